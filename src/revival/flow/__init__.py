@@ -1,0 +1,24 @@
+"""Optical flow, warping, occlusion masks and scene-cut detection.
+
+Flow fields are ``(H, W, 2)`` float32 in pixels (x, y), mapping each pixel of a
+reference frame to its position in a target frame (see :mod:`revival.flow.dis`).
+"""
+
+from .dis import Preset, estimate_flow, resize_flow, to_gray8
+from .scenecut import CutDetector, cut_scores, detect_cuts
+from .warping import consistency_error, endpoint_error, inside_mask, occlusion_mask, warp
+
+__all__ = [
+    "CutDetector",
+    "Preset",
+    "consistency_error",
+    "cut_scores",
+    "detect_cuts",
+    "endpoint_error",
+    "estimate_flow",
+    "inside_mask",
+    "occlusion_mask",
+    "resize_flow",
+    "to_gray8",
+    "warp",
+]

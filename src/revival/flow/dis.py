@@ -1,0 +1,125 @@
+"""Dense optical flow with OpenCV's DIS (Dense Inverse Search) estimator.
+
+Convention used throughout :mod:`revival.flow`: ``estimate_flow(reference,
+target)`` returns a ``(H, W, 2)`` float32 field ``F`` in pixels (x, y order) such
+that ``reference[y, x] ~= target[y + F[y, x, 1], x + F[y, x, 0]]``. It is the
+field :func:`revival.flow.warp.warp` needs to bring ``target`` onto
+``reference`` ("backward warping").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedFormatError
+
+log = logging.getLogger(__name__)
+
+Preset = Literal["ultrafast", "fast", "medium"]
+_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+_local = threading.local()  # DIS objects keep buffers and are not thread-safe
+
+
+def _dis(preset: str) -> cv2.DISOpticalFlow:
+    cache = getattr(_local, "dis", None)
+    if cache is None:
+        cache = _local.dis = {}
+    if preset not in cache:
+        cache[preset] = cv2.DISOpticalFlow_create(_PRESETS[preset])
+    return cache[preset]
+
+
+def check_frame(image: np.ndarray, what: str = "frame") -> None:
+    """Raise UnsupportedFormatError unless ``image`` is an (H, W) or (H, W, 3) float array."""
+    if not isinstance(image, np.ndarray):
+        raise UnsupportedFormatError(f"{what}: expected a NumPy array, got {type(image).__name__}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise UnsupportedFormatError(
+            f"{what}: expected shape (H, W, 3) RGB or (H, W) grey, got {image.shape}")
+    if image.dtype.kind != "f":
+        raise UnsupportedFormatError(
+            f"{what}: expected float32 in [0, 1], got dtype {image.dtype}; convert with "
+            "image.astype(np.float32) / 255 for 8-bit data")
+    if min(image.shape[:2]) < 8:
+        raise UnsupportedFormatError(f"{what}: frames must be at least 8x8 pixels, got "
+                                     f"{image.shape[1]}x{image.shape[0]}")
+
+
+def to_gray8(image: np.ndarray) -> np.ndarray:
+    """Grey uint8 (H, W) image for flow estimation from RGB or grey float in [0, 1].
+
+    Uses BT.601 luma weights (any fixed weights do for matching).
+    """
+    if image.ndim == 3:
+        image = cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32), cv2.COLOR_RGB2GRAY)
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resample a flow field to (height, width) and rescale its vectors to match."""
+    h, w = flow.shape[:2]
+    if (h, w) == (height, width):
+        return flow
+    out = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+    out[..., 0] *= width / w
+    out[..., 1] *= height / h
+    return out
+
+
+def working_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(height, width) at which flow is estimated for a given ``scale``; at least 16 px."""
+    return max(16, round(height * scale)), max(16, round(width * scale))
+
+
+def estimate_flow(reference: np.ndarray, target: np.ndarray, *, preset: Preset = "fast",
+                  scale: float = 1.0) -> np.ndarray:
+    """Dense optical flow from ``reference`` to ``target`` with DIS.
+
+    Args:
+        reference: (H, W, 3) RGB or (H, W) grey, float in [0, 1].
+        target: same shape as ``reference``.
+        preset: ``"ultrafast"``, ``"fast"`` (about 10 ms per 720p pair on 2 cores)
+            or ``"medium"`` (about 100 ms, most accurate).
+        scale: estimate at this fraction of the resolution (0 < scale <= 1) and
+            resample the field back; 0.5 is about 4x cheaper.
+
+    Returns:
+        (H, W, 2) float32 flow in pixels, x then y, with
+        ``reference[y, x] ~= target[y + F[..., 1], x + F[..., 0]]``.
+
+    Raises:
+        ConfigError: unknown preset or scale out of (0, 1].
+        UnsupportedFormatError: frames of other shapes or dtypes, or shapes that differ.
+
+    Example:
+        >>> a = np.random.rand(64, 64).astype(np.float32)
+        >>> estimate_flow(a, a).shape
+        (64, 64, 2)
+    """
+    if preset not in _PRESETS:
+        raise ConfigError(f"unknown flow preset {preset!r}; expected one of {list(_PRESETS)}",
+                          key="flow.preset")
+    if not 0 < scale <= 1:
+        raise ConfigError(f"flow scale must be in (0, 1], got {scale}", key="flow.scale")
+    check_frame(reference, "reference")
+    check_frame(target, "target")
+    if reference.shape[:2] != target.shape[:2]:
+        raise UnsupportedFormatError(f"reference and target differ in size: {reference.shape} vs "
+                                     f"{target.shape}; resize one of them first")
+    h, w = reference.shape[:2]
+    a, b = to_gray8(reference), to_gray8(target)
+    if scale < 1:
+        hs, ws = working_size(h, w, scale)
+        a = cv2.resize(a, (ws, hs), interpolation=cv2.INTER_AREA)
+        b = cv2.resize(b, (ws, hs), interpolation=cv2.INTER_AREA)
+    flow = _dis(preset).calc(a, b, None)
+    return resize_flow(flow, h, w).astype(np.float32, copy=False)

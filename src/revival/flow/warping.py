@@ -1,0 +1,130 @@
+"""Backward warping, forward-backward consistency and flow error measures.
+
+Flow fields follow the :mod:`revival.flow.dis` convention: ``F`` maps each pixel
+of the reference frame to its position in the target frame, in pixels (x, y).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedFormatError
+
+Border = Literal["replicate", "reflect", "zero"]
+_BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT101,
+            "zero": cv2.BORDER_CONSTANT}
+_grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    key = (height, width)
+    if key not in _grids:
+        if len(_grids) > 8:
+            _grids.clear()
+        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32),
+                             np.arange(height, dtype=np.float32))
+        _grids[key] = (xs, ys)
+    return _grids[key]
+
+
+def _check_flow(flow: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
+    if not isinstance(flow, np.ndarray) or flow.ndim != 3 or flow.shape[2] != 2:
+        got = getattr(flow, "shape", type(flow).__name__)
+        raise UnsupportedFormatError(f"flow: expected an (H, W, 2) array, got {got}")
+    if shape is not None and flow.shape[:2] != tuple(shape[:2]):
+        raise UnsupportedFormatError(f"flow is {flow.shape[:2]} but the image is {shape[:2]}; "
+                                     "resample it with revival.flow.resize_flow")
+
+
+def warp(image: np.ndarray, flow: np.ndarray, *, border: Border = "replicate") -> np.ndarray:
+    """Backward-warp ``image`` with ``flow``: ``out[y, x] = image[y + F_y, x + F_x]`` (bilinear).
+
+    Args:
+        image: (H, W) or (H, W, C) float32 array (C <= 4).
+        flow: (H, W, 2) float32 flow in pixels, x then y.
+        border: how samples outside the image are filled.
+
+    Returns:
+        Array of the same shape and dtype as ``image``.
+
+    Raises:
+        UnsupportedFormatError: flow and image sizes differ, or the flow is not (H, W, 2).
+        ConfigError: unknown border mode.
+
+    Example:
+        >>> img = np.random.rand(16, 16).astype(np.float32)
+        >>> bool(np.allclose(warp(img, np.zeros((16, 16, 2), np.float32)), img))
+        True
+    """
+    _check_flow(flow, image.shape)
+    if border not in _BORDERS:
+        raise ConfigError(f"unknown border {border!r}; expected one of {list(_BORDERS)}",
+                          key="flow.border")
+    xs, ys = _grid(*image.shape[:2])
+    map_x = xs + flow[..., 0]
+    map_y = ys + flow[..., 1]
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=_BORDERS[border])
+
+
+def inside_mask(flow: np.ndarray) -> np.ndarray:
+    """(H, W) bool: True where ``x + F`` lands inside the target frame."""
+    _check_flow(flow)
+    h, w = flow.shape[:2]
+    xs, ys = _grid(h, w)
+    x, y = xs + flow[..., 0], ys + flow[..., 1]
+    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+def consistency_error(flow_fw: np.ndarray, flow_bw: np.ndarray) -> np.ndarray:
+    """Squared forward-backward mismatch ``|F_fw(x) + F_bw(x + F_fw(x))|^2`` (H, W) float32."""
+    _check_flow(flow_fw)
+    _check_flow(flow_bw, flow_fw.shape)
+    back = warp(flow_bw, flow_fw)
+    return np.square(flow_fw + back).sum(axis=2)
+
+
+def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, *, alpha: float = 0.01,
+                   beta: float = 0.5) -> np.ndarray:
+    """Pixels of the reference frame with no reliable match in the target frame.
+
+    A pixel is occluded (or its flow wrong) when the forward flow followed by the
+    backward flow does not come back to it (Sundaram et al., ECCV 2010):
+    ``|F_fw + F_bw(x + F_fw)|^2 > alpha (|F_fw|^2 + |F_bw(x + F_fw)|^2) + beta``,
+    or when ``x + F_fw`` leaves the frame.
+
+    Args:
+        flow_fw: (H, W, 2) flow from reference to target.
+        flow_bw: (H, W, 2) flow from target to reference.
+        alpha: tolerance that grows with the motion (unitless).
+        beta: constant tolerance in squared pixels.
+
+    Returns:
+        (H, W) bool, True where occluded.
+
+    Raises:
+        UnsupportedFormatError: the two fields differ in shape or are not (H, W, 2).
+
+    Example:
+        >>> still = np.zeros((8, 8, 2), np.float32)
+        >>> bool(occlusion_mask(still, still).any())
+        False
+    """
+    _check_flow(flow_fw)
+    _check_flow(flow_bw, flow_fw.shape)
+    back = warp(flow_bw, flow_fw)
+    mismatch = np.square(flow_fw + back).sum(axis=2)
+    bound = alpha * (np.square(flow_fw).sum(axis=2) + np.square(back).sum(axis=2)) + beta
+    return (mismatch > bound) | ~inside_mask(flow_fw)
+
+
+def endpoint_error(flow: np.ndarray, truth: np.ndarray, *, mask: np.ndarray | None = None) -> float:
+    """Mean end-point error (pixels) between two flow fields, over ``mask`` if given."""
+    _check_flow(flow)
+    _check_flow(truth, flow.shape)
+    epe = np.sqrt(np.square(flow - truth).sum(axis=2))
+    if mask is not None:
+        epe = epe[mask]
+    return float(epe.mean()) if epe.size else 0.0
