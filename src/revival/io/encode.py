@@ -1,0 +1,280 @@
+"""Encoding and muxing with PyAV.
+
+The writer encodes the processed video, stream-copies every audio, subtitle and
+data stream packet by packet (bit-exact), and carries over chapters, container
+and stream metadata, dispositions, rotation, sample aspect ratio and colour
+tags. Output goes to a temporary file beside the target and is renamed into
+place only by :meth:`VideoWriter.close`; :meth:`VideoWriter.abort` removes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import ConfigError, EncodeError, UnsupportedFormatError
+from ..frames.convert import rgb_to_planes
+from ..frames.frame import Frame
+from ..frames.spec import VideoSpec
+from .formats import choose_layout, container_format, encoder_name, planar_format
+
+log = logging.getLogger(__name__)
+
+_DEFAULTS = {
+    "libx264": {"crf": "18", "preset": "medium"},
+    "libx265": {"crf": "20", "preset": "medium", "x265-params": "log-level=error"},
+    "libsvtav1": {"crf": "30", "preset": "8"},
+    "ffv1": {"level": "3", "slicecrc": "1"},
+}
+_CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63)}
+_SKIP_META = {"duration", "encoder", "major_brand", "minor_version", "compatible_brands",
+              "creation_time", "handler_name", "vendor_id"}
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How the video stream is encoded.
+
+    Attributes:
+        codec: ``"h264"``, ``"h265"``, ``"av1"`` or ``"ffv1"`` (lossless).
+        crf: constant rate factor (lower is better; ignored for ffv1); None = codec default.
+        preset: encoder speed preset (x264/x265 names, SVT-AV1 0-13); None = default.
+        bit_depth: output bits per sample; None keeps the source's when the codec can.
+    """
+
+    codec: str = "h264"
+    crf: int | None = None
+    preset: str | None = None
+    bit_depth: int | None = None
+
+    def __post_init__(self) -> None:
+        name = encoder_name(self.codec)
+        if self.crf is not None:
+            if name == "ffv1":
+                raise ConfigError("--crf does not apply to ffv1 (lossless)", key="crf")
+            lo, hi = _CRF_RANGE[name]
+            if not lo <= self.crf <= hi:
+                raise ConfigError(f"crf for {self.codec} must be in [{lo}, {hi}], got {self.crf}",
+                                  key="crf")
+        if self.bit_depth is not None and self.bit_depth not in (8, 10, 12, 16):
+            raise ConfigError(f"bit depth must be 8, 10, 12 or 16, got {self.bit_depth}",
+                              key="bit_depth")
+
+
+def temp_path(path: Path) -> Path:
+    """The temporary name an output is written under before being renamed into place."""
+    return path.with_name(f".{path.stem}.revival-tmp{path.suffix}")
+
+
+def _fill(plane: av.video.plane.VideoPlane, arr: np.ndarray) -> None:
+    item = arr.dtype.itemsize
+    if plane.line_size == arr.shape[1] * item:
+        plane.update(np.ascontiguousarray(arr))
+        return
+    buf = np.zeros((plane.height, plane.line_size // item), dtype=arr.dtype)
+    buf[:, : arr.shape[1]] = arr
+    plane.update(buf)
+
+
+class VideoWriter:
+    """Encode frames of ``spec`` into ``path``, copying the other streams of ``source``.
+
+    Args:
+        path: final output path; the container comes from its extension.
+        spec: the output VideoSpec (size, colour, time base, rate, source layout).
+        options: codec settings.
+        source: the :class:`~revival.io.decode.VideoReader` whose other streams,
+            chapters and metadata are carried over (None for image input).
+        rotation: display rotation in degrees to write.
+    """
+
+    def __init__(self, path: str | Path, spec: VideoSpec, *, options: EncodeOptions = EncodeOptions(),
+                 source: object | None = None, rotation: int = 0) -> None:
+        self.path = Path(path)
+        self.spec = spec
+        self.options = options
+        self.tmp = temp_path(self.path)
+        fmt = container_format(self.path.suffix)
+        codec = encoder_name(options.codec)
+        depth, chroma = choose_layout(options.codec, bit_depth=options.bit_depth or spec.bit_depth,
+                                      chroma=spec.chroma)
+        if chroma != "444" and codec != "ffv1" and (spec.width % 2 or spec.height % 2):
+            if codec == "libsvtav1":
+                raise UnsupportedFormatError(
+                    f"{options.codec} cannot encode an odd frame size {spec.width}x{spec.height}; "
+                    "use --codec ffv1, h264 or h265 (4:4:4 is chosen for odd sizes), or resize")
+            chroma = "444"
+            log.info("odd frame size %dx%d: writing 4:4:4 chroma", spec.width, spec.height)
+        self.bit_depth, self.chroma = depth, chroma
+        self.pix_fmt = planar_format(depth, chroma)
+        self.frames_written = 0
+        self._pending: queue.SimpleQueue = queue.SimpleQueue()
+        self._copy_map: dict[int, av.stream.Stream] = {}
+        try:
+            self.container = av.open(str(self.tmp), "w", format=fmt)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise EncodeError(f"cannot create {self.tmp}: {exc}", path=self.path) from None
+        try:
+            self._add_video(codec, rotation)
+            if source is not None:
+                self._copy_from(source)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _add_video(self, codec: str, rotation: int) -> None:
+        spec = self.spec
+        vs = self.container.add_stream(codec, rate=spec.frame_rate)
+        vs.width, vs.height = spec.width, spec.height
+        vs.pix_fmt = self.pix_fmt
+        vs.time_base = spec.time_base
+        cc = vs.codec_context
+        cc.time_base = spec.time_base
+        cc.framerate = spec.frame_rate
+        cc.thread_count = 0
+        color = spec.color
+        cc.colorspace, cc.color_trc, cc.color_primaries = color.matrix, color.transfer, color.primaries
+        cc.color_range = 1 if color.range == "limited" else 2
+        if spec.sample_aspect_ratio != 1:
+            cc.sample_aspect_ratio = spec.sample_aspect_ratio
+        opts = dict(_DEFAULTS.get(codec, {}))
+        if self.options.crf is not None:
+            opts["crf"] = str(self.options.crf)
+        if self.options.preset is not None:
+            opts["preset"] = str(self.options.preset)
+        vs.options = opts
+        if rotation:
+            vs.set_display_rotation(rotation)
+        self.video = vs
+
+    def _copy_from(self, source: object) -> None:
+        in_c = source.container
+        supported = self.container.supported_codecs
+        for s in source.copy_streams():
+            name = s.codec_context.name if s.codec_context else None
+            if name and supported and name not in supported:
+                raise UnsupportedFormatError(
+                    f"the {s.type} stream #{s.index} ({name}) cannot be stored in "
+                    f"{self.path.suffix} files; use a .mkv output to keep it")
+            try:
+                out_s = self.container.add_stream_from_template(s)
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise UnsupportedFormatError(
+                    f"cannot copy {s.type} stream #{s.index} ({name}) into {self.path.suffix}: "
+                    f"{exc}; use a .mkv output") from None
+            for k, v in s.metadata.items():
+                if k.lower() not in _SKIP_META and not k.upper().startswith("DURATION"):
+                    out_s.metadata[k] = v
+            if "name" in s.metadata and "title" not in s.metadata:
+                out_s.metadata["title"] = s.metadata["name"]  # how MP4 stores a track title
+            try:
+                out_s.disposition = s.disposition
+            except (AttributeError, TypeError, ValueError):
+                pass
+            self._copy_map[s.index] = out_s
+        for k, v in source.stream.metadata.items():
+            if k.lower() not in _SKIP_META and not k.upper().startswith("DURATION"):
+                self.video.metadata[k] = v
+        for k, v in in_c.metadata.items():
+            if k.lower() not in _SKIP_META:
+                self.container.metadata[k] = v
+        chapters = in_c.chapters()
+        if chapters:
+            self.container.set_chapters(chapters)
+
+    def set_rotation(self, degrees: int) -> None:
+        """Set the display rotation; only before the first frame is written."""
+        if degrees and self.frames_written == 0:
+            self.video.set_display_rotation(degrees)
+
+    def queue_packet(self, packet: av.Packet) -> None:
+        """Thread-safe: hand over a packet of a copied stream; it is muxed by the writer."""
+        self._pending.put(packet)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                packet = self._pending.get_nowait()
+            except queue.Empty:
+                return
+            out_s = self._copy_map.get(packet.stream.index)
+            if out_s is None:
+                continue
+            packet.stream = out_s
+            self.container.mux(packet)
+
+    def _to_av(self, frame: Frame) -> av.VideoFrame:
+        src = frame.source
+        if (not frame.has_rgb and isinstance(src, av.VideoFrame) and src.format.name == self.pix_fmt
+                and src.width == self.spec.width and src.height == self.spec.height):
+            out = src  # untouched decoder output: re-encode the very same samples
+        else:
+            rgb = frame.rgb
+            if rgb.shape[:2] != (self.spec.height, self.spec.width):
+                raise EncodeError(f"frame {frame.index} is {rgb.shape[1]}x{rgb.shape[0]}, the "
+                                  f"output stream is {self.spec.width}x{self.spec.height}",
+                                  path=self.path)
+            planes = rgb_to_planes(rgb, self.spec.color, bit_depth=self.bit_depth, chroma=self.chroma)
+            out = av.VideoFrame(self.spec.width, self.spec.height, self.pix_fmt)
+            for plane, arr in zip(out.planes, (planes.y, planes.u, planes.v)):
+                _fill(plane, arr)
+        out.pts = frame.pts
+        out.time_base = self.spec.time_base
+        out.pict_type = av.video.frame.PictureType.NONE
+        return out
+
+    def write(self, frame: Frame) -> None:
+        """Encode one frame (pts in the output time base) and mux pending copied packets."""
+        try:
+            packets = self.video.encode(self._to_av(frame))
+            self._drain()
+            self.container.mux(packets)
+        except av.error.FFmpegError as exc:
+            raise EncodeError(f"encoding frame {frame.index} into {self.path} failed: {exc}",
+                              path=self.path) from None
+        self.frames_written += 1
+
+    def close(self, *, expected_frames: int | None = None) -> Path:
+        """Flush, finish the file and rename it into place. Returns the final path."""
+        try:
+            self.container.mux(self.video.encode())
+            self._drain()
+            self.container.close()
+        except av.error.FFmpegError as exc:
+            self.abort()
+            raise EncodeError(f"finishing {self.path} failed: {exc}", path=self.path) from None
+        if expected_frames is not None and expected_frames != self.frames_written:
+            self.abort()
+            raise EncodeError(f"wrote {self.frames_written} frames, expected {expected_frames}",
+                              path=self.path)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close and delete the temporary file; the final path is left untouched."""
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - the file is being discarded anyway
+            log.debug("closing aborted output failed", exc_info=True)
+        try:
+            self.tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+    def finish_partial(self) -> Path:
+        """Close what was written so far and rename it into place (``--keep-partial``)."""
+        try:
+            self.container.mux(self.video.encode())
+            self._drain()
+            self.container.close()
+        except av.error.FFmpegError:
+            log.warning("partial output could not be finalised cleanly", exc_info=True)
+        os.replace(self.tmp, self.path)
+        return self.path

@@ -1,0 +1,106 @@
+"""Pixel-format knowledge: the only module that speaks FFmpeg ``pix_fmt`` names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UnsupportedFormatError
+
+# planar YUV formats read and written natively: name -> (bit_depth, chroma, full_range_j)
+_PLANAR_YUV: dict[str, tuple[int, str, bool]] = {}
+for _chroma in ("420", "422", "444"):
+    _PLANAR_YUV[f"yuv{_chroma}p"] = (8, _chroma, False)
+    _PLANAR_YUV[f"yuvj{_chroma}p"] = (8, _chroma, True)
+    for _bits in (9, 10, 12, 14, 16):
+        _PLANAR_YUV[f"yuv{_chroma}p{_bits}le"] = (_bits, _chroma, False)
+_GRAY = {"gray": 8, "gray9le": 9, "gray10le": 10, "gray12le": 12, "gray14le": 14, "gray16le": 16}
+
+CODECS = {"h264": "libx264", "h265": "libx265", "av1": "libsvtav1", "ffv1": "ffv1"}
+# codec -> (bit depths it can write, chroma layouts it can write)
+_CODEC_LAYOUTS = {
+    "libx264": ({8, 10}, {"420", "422", "444"}),
+    "libx265": ({8, 10, 12}, {"420", "422", "444"}),
+    "libsvtav1": ({8, 10}, {"420"}),
+    "ffv1": ({8, 10, 12, 16}, {"420", "422", "444"}),
+}
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
+              ".avi": "avi", ".ts": "mpegts", ".mts": "mpegts", ".nut": "nut"}
+DEFAULT_CODEC = {".webm": "av1", ".avi": "ffv1"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a decoded picture's samples are laid out, in Revival's terms."""
+
+    kind: str          # "yuv", "gray" or "rgb"
+    bit_depth: int
+    chroma: str = "444"
+    full_range_j: bool = False
+
+
+def layout_of(pix_fmt: str, *, component_bits: int, chroma_shift: tuple[int, int] | None) -> Layout:
+    """Classify a decoder pix_fmt. Formats not read natively are read through swscale
+    after :func:`read_format` names a lossless planar equivalent."""
+    if pix_fmt in _PLANAR_YUV:
+        bits, chroma, full = _PLANAR_YUV[pix_fmt]
+        return Layout("yuv", bits, chroma, full)
+    if pix_fmt in _GRAY:
+        return Layout("gray", _GRAY[pix_fmt])
+    return Layout("other", component_bits)
+
+
+def read_format(pix_fmt: str, *, is_rgb: bool, has_palette: bool, component_bits: int,
+                chroma_w: int, chroma_h: int, width: int, height: int) -> str | None:
+    """The pix_fmt to convert an unusual decoder format into, or None if read natively.
+
+    Packed or semi-planar YUV (nv12, p010, yuyv422, yuva420p ...) becomes the planar
+    format of the same depth and subsampling; RGB, palette and anything else becomes
+    rgb24 or rgb48le.
+    """
+    if pix_fmt in _PLANAR_YUV or pix_fmt in _GRAY:
+        return None
+    if is_rgb or has_palette or pix_fmt.startswith(("ya", "monow", "monob", "bayer")):
+        return "rgb48le" if component_bits > 8 else "rgb24"
+    if chroma_w and chroma_h:
+        sx, sy = round(width / chroma_w), round(height / chroma_h)
+        chroma = {(2, 2): "420", (2, 1): "422", (1, 1): "444"}.get((sx, sy))
+        if chroma is not None:
+            bits = 8 if component_bits <= 8 else (10 if component_bits <= 10 else
+                                                   12 if component_bits <= 12 else 16)
+            return f"yuv{chroma}p" if bits == 8 else f"yuv{chroma}p{bits}le"
+    return "rgb48le" if component_bits > 8 else "rgb24"
+
+
+def planar_format(bit_depth: int, chroma: str) -> str:
+    """The planar YUV pix_fmt name for a bit depth and chroma layout."""
+    return f"yuv{chroma}p" if bit_depth == 8 else f"yuv{chroma}p{bit_depth}le"
+
+
+def encoder_name(codec: str) -> str:
+    try:
+        return CODECS[codec]
+    except KeyError:
+        raise UnsupportedFormatError(
+            f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}") from None
+
+
+def choose_layout(codec: str, *, bit_depth: int, chroma: str) -> tuple[int, str]:
+    """The (bit_depth, chroma) an encoder writes for a wished-for layout.
+
+    Keeps the source's depth and subsampling when the encoder supports them,
+    otherwise the nearest it can do (never fewer bits than asked if avoidable).
+    """
+    depths, chromas = _CODEC_LAYOUTS[encoder_name(codec)]
+    depth = min((d for d in depths if d >= bit_depth), default=max(depths))
+    out_chroma = chroma if chroma in chromas else "420"
+    return depth, out_chroma
+
+
+def container_format(suffix: str) -> str:
+    try:
+        return CONTAINERS[suffix.lower()]
+    except KeyError:
+        raise UnsupportedFormatError(
+            f"cannot tell the container from the extension {suffix!r}; use one of "
+            f"{', '.join(sorted(CONTAINERS))} (or an image extension / a folder)") from None
