@@ -51,7 +51,7 @@ class PipelineConfig:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"unknown key {key!r}; top-level keys are "
                                   f"{sorted(_TOP_KEYS)} and one table per stage", key=key)
-            stage_class(key)  # raises on unknown stage names
+            stage_class(key).from_dict(value)  # unknown stage, key or value raises here
             params[key] = dict(value)
         for name in stages:
             stage_class(name)

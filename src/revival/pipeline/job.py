@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 import queue
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from ..errors import (ConfigError, DecodeError, OutputExistsError, OutputPathError,
+from ..errors import (ConfigError, DecodeError, InputNotFoundError, OutputExistsError, OutputPathError,
                       UnsupportedFormatError)
 from ..frames.color import ColorInfo
 from ..frames.frame import Frame
@@ -104,9 +105,12 @@ def check_output(input_path: Path, output: Path, *, overwrite: bool) -> None:
     if not parent.is_dir():
         raise OutputPathError(f"output folder {parent} does not exist; create it first",
                               path=output)
-    if not os.access(parent, os.W_OK):
-        raise OutputPathError(f"output folder {parent} is not writable; choose another output "
-                              "path or fix its permissions", path=output)
+    try:  # a real write, not a permission-bit check: root, read-only mounts, full disks
+        with tempfile.TemporaryFile(dir=parent, prefix=".revival-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputPathError(f"output folder {parent} is not writable ({exc.strerror}); choose "
+                              "another output path or fix its permissions", path=output) from None
 
 
 def build_config(preset: str | PipelineConfig = "copy", *, stages: list[str] | None = None,
@@ -161,6 +165,8 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
         >>> restore("in.mkv", "out.mkv", preset="copy", encode=EncodeOptions(codec="ffv1"))  # doctest: +SKIP
     """
     input_path, out_path = Path(input), Path(output)
+    if not input_path.exists():
+        raise InputNotFoundError(input_path)
     cfg = build_config(preset, stages=stages, overrides=overrides, scale=scale)
     pipeline = cfg.build()
     kind = output_kind(out_path)

@@ -1,0 +1,179 @@
+"""``revival`` command line: argument parsing and rendering only; the work is the public API.
+
+Exit codes: 0 success, 1 processing error, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import (ConfigError, InputNotFoundError, OutputExistsError, OutputPathError,
+                      RevivalError)
+
+log = logging.getLogger("revival")
+
+USAGE_ERRORS = (ConfigError, InputNotFoundError, OutputExistsError, OutputPathError)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"revival: error: {message} (see '{self.prog} --help')\n")
+
+
+def _overrides(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects stage.param=value, got {item!r}", key=item)
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _add_restore(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("restore", help="restore a video, an image or a folder of images")
+    p.add_argument("input", help="video file, image file or folder of images")
+    p.add_argument("-o", "--output", required=True,
+                   help="output video (container from extension), image, or folder")
+    p.add_argument("--preset", default=None, help="preset name or .toml file (see 'revival presets')")
+    p.add_argument("--stages", help="comma-separated stage list replacing the preset's")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.PARAM=VALUE",
+                   help="override a stage parameter (repeatable)")
+    p.add_argument("--scale", type=float, help="scale factor for the stages that resize")
+    p.add_argument("--codec", choices=["h264", "h265", "av1", "ffv1"], help="video codec")
+    p.add_argument("--crf", type=int, help="constant rate factor (lower = better quality)")
+    p.add_argument("--encoder-preset", help="encoder speed preset (x264/x265 names, SVT-AV1 0-13)")
+    p.add_argument("--bit-depth", type=int, choices=[8, 10, 12, 16],
+                   help="output bits per sample (default: the input's)")
+    p.add_argument("--fps", help="frame rate for image-folder input (default 25)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--keep-partial", action="store_true",
+                   help="on a decode failure keep what was written at the output path")
+    p.add_argument("--report", metavar="FILE.html", help="write an HTML quality report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="revival", description="Restore and enhance video.")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_restore(sub)
+    p = sub.add_parser("probe", help="describe a media file")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("presets", help="list presets")
+    p = sub.add_parser("demo", help="restore a bundled synthetic clip and write a before/after picture")
+    p.add_argument("-o", "--output", default="revival-demo", help="output folder (default ./revival-demo)")
+    try:
+        from . import compare as compare_cli
+    except ImportError:
+        compare_cli = None
+    if compare_cli is not None and hasattr(compare_cli, "add_parser"):
+        compare_cli.add_parser(sub)
+    return parser
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from ..io.encode import EncodeOptions
+    from ..pipeline.job import restore
+    from .progress import ProgressPrinter
+
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()] if args.stages is not None else None
+    encode = None
+    if args.codec or args.crf is not None or args.encoder_preset or args.bit_depth:
+        suffix = Path(args.output).suffix.lower()
+        from ..io.formats import DEFAULT_CODEC
+        encode = EncodeOptions(codec=args.codec or DEFAULT_CODEC.get(suffix, "h264"), crf=args.crf,
+                               preset=args.encoder_preset, bit_depth=args.bit_depth)
+    fps = None
+    if args.fps:
+        try:
+            fps = Fraction(args.fps)
+        except ValueError:
+            raise ConfigError(f"--fps expects a number like 25 or 30000/1001, got {args.fps!r}",
+                              key="fps") from None
+    printer = None if args.quiet else ProgressPrinter()
+    try:
+        result = restore(args.input, args.output, preset=args.preset or "copy", stages=stages,
+                         overrides=_overrides(args.sets), scale=args.scale, encode=encode,
+                         overwrite=args.overwrite, keep_partial=args.keep_partial, fps=fps,
+                         progress=printer)
+    finally:
+        if printer is not None:
+            printer.finish()
+    if args.report:
+        _report(args.input, result.output, Path(args.report))
+    if not args.quiet:
+        fps_done = result.frames / result.seconds if result.seconds else 0.0
+        print(f"wrote {result.output} ({result.frames} frames, {result.output_spec.width}x"
+              f"{result.output_spec.height}, {result.seconds:.1f} s, {fps_done:.1f} fps)")
+    return 0
+
+
+def _report(reference: str, output: Path, report: Path) -> None:
+    try:
+        from ..metrics.report import write_report
+    except ImportError as exc:
+        raise ConfigError(f"--report needs the metrics module ({exc})", key="report") from None
+    write_report(reference, output, report)
+    print(f"wrote report {report}")
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from ..io.probe import format_probe, probe
+    info = probe(args.input)
+    print(json.dumps(info.to_dict(), indent=2) if args.json else format_probe(info))
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from ..pipeline.config import load_preset, preset_names
+    for name in preset_names():
+        cfg = load_preset(name)
+        print(f"{name:12s} {', '.join(cfg.stages) or '(no stages)':28s} {cfg.description}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+    result = run_demo(Path(args.output), quiet=args.quiet)
+    print(f"input:          {result['input']}")
+    print(f"restored:       {result['output']}")
+    print(f"before/after:   {result['comparison']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="revival: %(levelname)s: %(message)s")
+    handlers = {"restore": _restore, "probe": _probe, "presets": _presets, "demo": _demo}
+    if args.command not in handlers:
+        from . import compare as compare_cli
+        handlers[args.command] = compare_cli.run
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("revival: interrupted; no output was left at the final path", file=sys.stderr)
+        return 130
+    except USAGE_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"revival: error: {exc}", file=sys.stderr)
+        return 2
+    except (RevivalError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"revival: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
