@@ -111,28 +111,50 @@ def upsample_chroma(plane: np.ndarray, height: int, width: int, chroma: Chroma,
 
 
 def downsample_chroma(plane: np.ndarray, chroma: Chroma, siting: Siting = "left") -> np.ndarray:
-    """Low-pass and decimate a full-resolution float32 chroma plane to the subsampled grid."""
+    """Low-pass and decimate a full-resolution float32 chroma plane to the subsampled grid.
+
+    The filters are the exact inverses of :func:`upsample_chroma` on content it
+    produced (so decode -> encode cycles do not blur chroma generation after
+    generation) and have a zero at the Nyquist frequency (so fine chroma detail
+    made by processing does not alias):
+
+    * horizontal, left siting: taps (-1, 2, 6, 2, -1) / 8 centred on even columns;
+    * horizontal, centre siting and vertical 4:2:0: taps (-1, 3, 3, -1) / 4 on the
+      two rows (columns) around the chroma sample and their outer neighbours.
+    """
     fx, fy = SUBSAMPLING[chroma]
-    out = plane
-    if fy == 2:  # vertical siting is always between rows 2j and 2j+1
-        if out.shape[0] % 2:
-            out = np.concatenate([out, out[-1:]], axis=0)
-        out = 0.5 * (out[0::2] + out[1::2])
+    out = np.asarray(plane, dtype=np.float32)
+    if fy == 2:
+        out = _decimate_between(out, axis=0)
     if fx == 2:
-        if siting == "left":  # [1 2 1]/4 centred on even columns
-            padded = np.concatenate([out[:, :1], out, out[:, -1:]], axis=1)
-            if padded.shape[1] % 2 == 1:
-                padded = np.concatenate([padded, out[:, -1:]], axis=1)
-            out = 0.25 * padded[:, 0:-2:2] + 0.5 * padded[:, 1:-1:2] + 0.25 * padded[:, 2::2]
-        else:
-            if out.shape[1] % 2:
-                out = np.concatenate([out, out[:, -1:]], axis=1)
-            out = 0.5 * (out[:, 0::2] + out[:, 1::2])
+        out = _decimate_cosited(out) if siting == "left" else _decimate_between(out, axis=1)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _decimate_between(a: np.ndarray, axis: int) -> np.ndarray:
+    a = np.moveaxis(a, axis, 0)
+    if a.shape[0] % 2:
+        a = np.concatenate([a, a[-1:]], axis=0)
+    p = np.concatenate([a[:1], a, a[-1:]], axis=0)  # replicate edges
+    out = 0.75 * (p[1:-1:2] + p[2::2]) - 0.25 * (p[0:-2:2] + p[3::2])
+    return np.moveaxis(out, 0, axis)
+
+
+def _decimate_cosited(a: np.ndarray) -> np.ndarray:
+    w = a.shape[1]
+    n = (w + 1) // 2
+    p = np.concatenate([a[:, :1], a[:, :1], a, a[:, -1:], a[:, -1:], a[:, -1:]], axis=1)
+    c = 2 + 2 * np.arange(n)  # even source columns in padded coordinates
+    return (0.75 * p[:, c] + 0.25 * (p[:, c - 1] + p[:, c + 1])
+            - 0.125 * (p[:, c - 2] + p[:, c + 2]))
+
+
 def planes_to_rgb(planes: Planes, color: ColorInfo, *, siting: Siting = "left") -> np.ndarray:
-    """Convert integer YUV planes to float32 RGB (H, W, 3) in [0, 1].
+    """Convert integer YUV planes to float32 RGB (H, W, 3), nominally in [0, 1].
+
+    Out-of-gamut colours that the YUV signal holds (chroma overshoot at sharp
+    colour edges) are kept as small excursions outside [0, 1]; quantisation on
+    encoding clips them.
 
     Raises:
         UnsupportedFormatError: matrix coefficients other than BT.601/709/2020-NCL/FCC/240M.
@@ -153,8 +175,9 @@ def planes_to_rgb(planes: Planes, color: ColorInfo, *, siting: Siting = "left") 
         u = upsample_chroma(planes.u.astype(np.float32), h, w, planes.chroma, siting)
         v = upsample_chroma(planes.v.astype(np.float32), h, w, planes.chroma, siting)
     m = yuv_to_rgb_matrix(color, planes.bit_depth).astype(np.float32)
-    rgb = cv2.transform(cv2.merge([y, u, v]), m)
-    return np.clip(rgb, 0.0, 1.0, out=rgb)
+    # Not clipped: at sharp colour edges 4:2:0 signals hold colours slightly outside
+    # the RGB cube; keeping them lets an untouched picture re-encode to the same samples.
+    return cv2.transform(cv2.merge([y, u, v]), m)
 
 
 def rgb_to_planes(rgb: np.ndarray, color: ColorInfo, *, bit_depth: int, chroma: Chroma,

@@ -98,6 +98,9 @@ class VideoWriter:
     def __init__(self, path: str | Path, spec: VideoSpec, *, options: EncodeOptions = EncodeOptions(),
                  source: object | None = None, rotation: int = 0) -> None:
         self.path = Path(path)
+        if spec.color.matrix == 0:  # RGB source (images): store as BT.709 YUV, keep its transfer
+            spec = spec.with_(color=spec.color.with_(matrix=1, range="limited"))
+            log.info("RGB input written as BT.709 YUV (transfer and primaries kept)")
         self.spec = spec
         self.options = options
         self.tmp = temp_path(self.path)

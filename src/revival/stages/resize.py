@@ -140,7 +140,7 @@ class ResizeParams:
 
 
 class Resize(Stage):
-    """Stage wrapper of :func:`resize`; output is clipped to [0, 1]."""
+    """Stage wrapper of :func:`resize` (overshoot is left for the encoder's quantiser to clip)."""
 
     name = "resize"
     Params = ResizeParams
@@ -161,5 +161,4 @@ class Resize(Stage):
 
     def process(self, window: np.ndarray, *, state: object = None) -> np.ndarray:
         frame = window[self.window[0]]
-        out = resize(frame, size=self.target(*frame.shape[:2]), kernel=self.params.kernel)
-        return np.clip(out, 0.0, 1.0, out=out)
+        return resize(frame, size=self.target(*frame.shape[:2]), kernel=self.params.kernel)

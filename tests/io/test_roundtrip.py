@@ -1,0 +1,144 @@
+"""`copy` keeps everything: frames, pts, audio and subtitle packets, colour tags, rotation."""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from revival.frames.color import ColorInfo
+from revival.io.encode import EncodeOptions
+from revival.io.decode import VideoReader, plane_array
+from revival.pipeline.job import restore
+from revival.testing.clips import ClipSpec, make_clip
+
+
+def packet_md5(path: Path, kind: str) -> list[str]:
+    """md5 of the concatenated payloads of each stream of one type."""
+    out = []
+    with av.open(str(path)) as c:
+        streams = [s for s in c.streams if s.type == kind]
+        for s in streams:
+            with av.open(str(path)) as c2:
+                h = hashlib.md5()
+                for pkt in c2.demux(c2.streams[s.index]):
+                    if pkt.size:
+                        h.update(bytes(pkt))
+                out.append(h.hexdigest())
+    return out
+
+
+def video_times(path: Path) -> list[Fraction]:
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        return [Fraction(f.pts) * v.time_base for f in c.decode(v)]
+
+
+def decoded_planes(path: Path) -> list[bytes]:
+    """Every decoded frame's samples, without line padding."""
+    with av.open(str(path)) as c:
+        return [b"".join(plane_array(p, np.uint8).tobytes() for p in f.planes)
+                for f in c.decode(video=0)]
+
+
+def stream_tags(path: Path) -> tuple:
+    with av.open(str(path)) as c:
+        cc = c.streams.video[0].codec_context
+        return cc.colorspace, cc.color_trc, cc.color_primaries, cc.color_range
+
+
+@pytest.fixture(scope="module")
+def full_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("clips")
+    return make_clip(d / "in.mkv", ClipSpec(width=66, height=38, frames=14, audio="aac",
+                                            subtitles=True, vfr=True,
+                                            color=ColorInfo.bt601(pal=True)))
+
+
+def test_copy_keeps_frames_pts_audio_subtitles_and_colour(full_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    result = restore(full_clip, out, preset="copy")
+    assert result.frames == 14
+    assert video_times(out) == video_times(full_clip)
+    assert packet_md5(out, "audio") == packet_md5(full_clip, "audio")
+    assert packet_md5(out, "subtitle") == packet_md5(full_clip, "subtitle")
+    assert stream_tags(out) == stream_tags(full_clip) == (5, 6, 5, 1)
+    with av.open(str(out)) as c:
+        audio = c.streams.audio[0]
+        assert audio.metadata.get("language") == "eng"
+        assert audio.metadata.get("title") == "Test tone"
+        assert c.streams.subtitles[0].metadata.get("language") == "fra"
+
+
+def test_copy_to_ffv1_is_bit_identical(full_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    restore(full_clip, out, preset="copy", encode=EncodeOptions(codec="ffv1"))
+    assert decoded_planes(out) == decoded_planes(full_clip)
+
+
+@pytest.mark.parametrize("audio", ["aac", "libopus"])
+def test_mp4_10bit_keeps_audio_rotation_and_depth(tmp_path: Path, audio: str) -> None:
+    src = make_clip(tmp_path / "in.mp4", ClipSpec(width=64, height=48, bit_depth=10, audio=audio,
+                                                  rotation=90))
+    out = tmp_path / "out.mp4"
+    restore(src, out, preset="copy", encode=EncodeOptions(codec="h265"))
+    assert packet_md5(out, "audio") == packet_md5(src, "audio")
+    assert video_times(out) == video_times(src)
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert frame.format.name == "yuv420p10le"
+        assert round(frame.rotation) == 90
+        assert c.streams.video[0].codec_context.name == "hevc"
+
+
+def test_untagged_input_gets_tagged_output(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=64, height=48, color=None))
+    assert stream_tags(src)[:3] == (2, 2, 2)
+    out = tmp_path / "out.mkv"
+    restore(src, out, preset="copy")
+    # SD default: BT.601 (525-line for 48 lines), limited range, all four tags written
+    assert stream_tags(out) == (6, 6, 6, 1)
+
+
+def test_odd_size_444_and_processing_keep_frame_count(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=65, height=37, chroma="444", options={}))
+    out = tmp_path / "out.mkv"
+    result = restore(src, out, preset="lanczos", scale=1.5)
+    assert result.frames == 12
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (98, 56)
+        assert sum(1 for _ in c.decode(v)) == 12
+
+
+def test_processed_colours_stay_right(tmp_path: Path) -> None:
+    """Decoding to RGB and re-encoding 4:2:0 BT.2020 keeps every sample within one code value."""
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=64, height=48, codec="ffv1", options={},
+                                                  color=ColorInfo.bt2020()))
+    out = tmp_path / "out.mkv"
+    restore(src, out, preset="lanczos", scale=1.0, encode=EncodeOptions(codec="ffv1"))
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        for fa, fb in zip(a.decode(video=0), b.decode(video=0)):
+            for pa, pb in zip(fa.planes, fb.planes):
+                diff = plane_array(pa, np.uint8).astype(int) - plane_array(pb, np.uint8)
+                assert np.abs(diff).max() <= 1
+
+
+def test_image_folder_in_and_out(tmp_path: Path) -> None:
+    from revival.io.images import write_image
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(folder / f"{i:03d}.png", rng.uniform(0, 1, (21, 17, 3)).astype(np.float32))
+    out = tmp_path / "up"
+    restore(folder, out, preset="lanczos", scale=2)
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"frame_{i:06d}.png" for i in range(3)]
+    video = tmp_path / "v.mkv"
+    restore(folder, video, preset="copy", encode=EncodeOptions(codec="ffv1"))
+    assert len(video_times(video)) == 3
