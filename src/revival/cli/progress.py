@@ -19,8 +19,9 @@ def _clock(seconds: float | None) -> str:
 class ProgressPrinter:
     """Callable progress sink. ``interval`` is the seconds between plain (non-TTY) lines."""
 
-    def __init__(self, stream: TextIO = sys.stderr, *, tty: bool | None = None,
+    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None,
                  interval: float = 5.0, width: int = 30) -> None:
+        stream = sys.stderr if stream is None else stream
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
         self.interval = interval

@@ -96,15 +96,19 @@ def make_converter(color: ColorInfo) -> Callable[[av.VideoFrame], np.ndarray]:
 
 def _declared_end(stream: av.video.stream.VideoStream,
                   container: av.container.InputContainer) -> float | None:
-    """The video stream's declared duration in seconds, if the file states one."""
-    if stream.duration:
-        return float(stream.duration * stream.time_base)
+    """The video stream's declared duration in seconds, if the file states one.
+
+    Matroska's per-track DURATION tag comes first: there the demuxer's stream
+    duration is the whole segment's (the longest stream), not the video's.
+    """
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
     if tag:
         m = re.match(r"(\d+):(\d+):(\d+(?:\.\d+)?)", tag)
         if m:
             h, mi, s = m.groups()
             return int(h) * 3600 + int(mi) * 60 + float(s)
+    if stream.duration and container.format.name.split(",")[0] not in ("matroska", "webm"):
+        return float(stream.duration * stream.time_base)
     return None
 
 

@@ -1,0 +1,101 @@
+"""The CLI contract: exit codes, one-line errors, probe JSON, presets, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from revival.cli.main import main
+from revival.testing.clips import ClipSpec, make_clip
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("cli") / "in.mkv",
+                     ClipSpec(frames=6, audio="aac", subtitles=True, vfr=True))
+
+
+def test_restore_and_probe_json(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "o.mkv"
+    assert main(["--quiet", "restore", str(clip), "-o", str(out), "--preset", "lanczos",
+                 "--scale", "2", "--codec", "ffv1"]) == 0
+    assert main(["probe", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    video = next(s for s in info["streams"] if s["type"] == "video")
+    assert video["details"]["width"] == 128 and video["details"]["frame_count"] == 6
+    assert video["details"]["vfr"] is True
+    assert [s["type"] for s in info["streams"]] == ["video", "audio", "subtitle"]
+    assert video["details"]["color"]["matrix"] == "bt709"
+
+
+@pytest.mark.parametrize("args, code", [
+    (["restore", "{clip}", "-o", "{out}", "--preset", "nope"], 2),
+    (["restore", "{clip}", "-o", "{out}", "--stages", "resize,bogus"], 2),
+    (["restore", "{clip}", "-o", "{out}", "--set", "resize.bogus=1", "--stages", "resize"], 2),
+    (["restore", "{clip}", "-o", "{out}", "--set", "novalue"], 2),
+    (["restore", "{missing}", "-o", "{out}"], 2),
+    (["restore", "{clip}", "-o", "{clip}"], 2),
+    (["restore", "{clip}"], 2),
+    (["restore", "{text}", "-o", "{out}"], 1),
+    (["probe", "{text}"], 1),
+])
+def test_exit_codes_and_one_line_errors(clip: Path, tmp_path: Path, args: list[str], code: int,
+                                        capsys: pytest.CaptureFixture) -> None:
+    text = tmp_path / "t.mkv"
+    text.write_text("not media")
+    values = {"clip": clip, "out": tmp_path / "o.mkv", "missing": tmp_path / "missing.mkv",
+              "text": text}
+    with pytest.raises(SystemExit) if code == 2 and "-o" not in args else _noop():
+        assert main([a.format(**values) for a in args]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("revival: error:")
+    assert "Traceback" not in err[0]
+
+
+class _noop:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "revival", "--debug", "restore",
+                           str(tmp_path / "missing.mkv"), "-o", str(tmp_path / "o.mkv")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_presets_lists_copy(capsys: pytest.CaptureFixture) -> None:
+    assert main(["presets"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert "copy" in names and "demo" in names
+
+
+def test_progress_lines_when_not_a_tty(clip: Path, tmp_path: Path) -> None:
+    from revival.cli.progress import ProgressPrinter
+    from revival.pipeline.job import Progress
+    import io
+    buf = io.StringIO()
+    printer = ProgressPrinter(buf, tty=False, interval=0.0)
+    printer(Progress(3, 10, 1.0))
+    assert buf.getvalue() == "progress: 3/10 frames  3.0 fps  ETA 0:02\n"
+    tty = io.StringIO()
+    bar = ProgressPrinter(tty, tty=True, width=10)
+    bar(Progress(5, 10, 2.0))
+    assert tty.getvalue().startswith("\r[#####-----] 5/10 frames")
+
+
+def test_demo_writes_video_with_audio_and_picture(tmp_path: Path) -> None:
+    from revival.demo import run_demo
+    result = run_demo(tmp_path / "demo")
+    with av.open(str(result["output"])) as c:
+        assert len(c.streams.audio) == 1
+        assert sum(1 for _ in c.decode(video=0)) == 48
+    assert result["comparison"].stat().st_size > 10_000

@@ -1,0 +1,159 @@
+"""Bad input and faults: each gives the right error and leaves no half-written output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from revival.errors import (ConfigError, DecodeError, InputNotFoundError, OutputExistsError,
+                            OutputPathError, RevivalError, UnsupportedFormatError)
+from revival.io.encode import temp_path
+from revival.pipeline.job import restore
+from revival.testing.clips import ClipSpec, make_clip
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("f") / "in.mkv", ClipSpec(frames=8, audio="aac"))
+
+
+@pytest.fixture(scope="module")
+def truncated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("t")
+    full = make_clip(d / "full.mkv", ClipSpec(frames=100, audio="aac"))
+    data = full.read_bytes()
+    cut = d / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "revival-tmp" in p.name)
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    with pytest.raises(InputNotFoundError) as info:
+        restore(tmp_path / "nope.mkv", tmp_path / "o.mkv")
+    assert isinstance(info.value, FileNotFoundError)
+    assert "nope.mkv" in str(info.value)
+
+
+def test_not_a_video(tmp_path: Path) -> None:
+    bad = tmp_path / "text.mp4"
+    bad.write_text("this is not a video")
+    with pytest.raises(UnsupportedFormatError) as info:
+        restore(bad, tmp_path / "o.mkv")
+    assert isinstance(info.value, ValueError)
+    assert not (tmp_path / "o.mkv").exists() and leftovers(tmp_path) == []
+
+
+def test_no_video_stream(tmp_path: Path) -> None:
+    import av
+    import numpy as np
+    audio_only = tmp_path / "a.mka"
+    with av.open(str(audio_only), "w") as out:
+        s = out.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp",
+                                           layout="stereo")
+        frame.sample_rate = 48000
+        frame.pts = 0
+        out.mux(s.encode(frame))
+        out.mux(s.encode())
+    with pytest.raises(UnsupportedFormatError, match="no video stream"):
+        restore(audio_only, tmp_path / "o.mkv")
+
+
+def test_truncated_file_reports_frame_and_leaves_nothing(truncated: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.mkv"
+    with pytest.raises(DecodeError) as info:
+        restore(truncated, out)
+    assert info.value.frame_index is not None and 0 < info.value.frame_index < 100
+    assert f"frame {info.value.frame_index}" in str(info.value)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_truncated_file_keep_partial(truncated: Path, tmp_path: Path) -> None:
+    import av
+    out = tmp_path / "o.mkv"
+    with pytest.raises(DecodeError) as info:
+        restore(truncated, out, keep_partial=True)
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == info.value.frame_index
+
+
+def test_output_equal_to_input(clip: Path) -> None:
+    with pytest.raises(OutputPathError, match="is the input"):
+        restore(clip, clip, overwrite=True)
+
+
+def test_output_exists_without_overwrite(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.mkv"
+    out.write_bytes(b"precious")
+    with pytest.raises(OutputExistsError):
+        restore(clip, out)
+    assert out.read_bytes() == b"precious"
+    restore(clip, out, overwrite=True)
+    assert out.read_bytes() != b"precious"
+
+
+def test_failed_overwrite_keeps_old_output(truncated: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.mkv"
+    out.write_bytes(b"precious")
+    with pytest.raises(DecodeError):
+        restore(truncated, out, overwrite=True)
+    assert out.read_bytes() == b"precious"
+
+
+def test_unwritable_output_folder(clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(OutputPathError, match="does not exist"):
+        restore(clip, tmp_path / "missing" / "o.mkv")
+    # /proc refuses new files even to root, unlike a chmod-ed folder
+    with pytest.raises(OutputPathError, match="not writable"):
+        restore(clip, Path("/proc/revival-out.mkv"))
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"preset": "no-such-preset"}, "preset"),
+    ({"stages": ["no-such-stage"]}, "no-such-stage"),
+    ({"stages": ["resize"], "overrides": {"resize.no_such_param": 1}}, "resize.no_such_param"),
+    ({"stages": ["resize"], "overrides": {"resize.scale": 100}}, "resize.scale"),
+    ({"stages": ["resize"], "overrides": {"resize.kernel": "nearest"}}, "resize.kernel"),
+])
+def test_config_errors_name_the_key(clip: Path, tmp_path: Path, kwargs: dict, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        restore(clip, tmp_path / "o.mkv", **kwargs)
+    assert info.value.key == key
+    assert isinstance(info.value, ValueError)
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_errors_share_one_base() -> None:
+    for cls in (ConfigError, DecodeError, InputNotFoundError, OutputExistsError,
+                OutputPathError, UnsupportedFormatError):
+        assert issubclass(cls, RevivalError)
+
+
+def test_sigint_leaves_no_file(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=320, height=240, frames=150))
+    out = tmp_path / "o.mkv"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "revival", "restore", str(src), "-o", str(out),
+                             "--preset", "lanczos", "--scale", "4", "--encoder-preset", "slow"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    tmp = temp_path(out)
+    deadline = time.monotonic() + 60
+    while not tmp.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert tmp.exists(), "the job never started writing"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
