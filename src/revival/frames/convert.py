@@ -131,22 +131,24 @@ def downsample_chroma(plane: np.ndarray, chroma: Chroma, siting: Siting = "left"
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+_K_BETWEEN = np.array([-0.25, 0.75, 0.75, -0.25], np.float32)
+_K_COSITED = np.array([-0.125, 0.25, 0.75, 0.25, -0.125], np.float32)
+_ONE = np.ones(1, np.float32)
+
+
 def _decimate_between(a: np.ndarray, axis: int) -> np.ndarray:
-    a = np.moveaxis(a, axis, 0)
-    if a.shape[0] % 2:
-        a = np.concatenate([a, a[-1:]], axis=0)
-    p = np.concatenate([a[:1], a, a[-1:]], axis=0)  # replicate edges
-    out = 0.75 * (p[1:-1:2] + p[2::2]) - 0.25 * (p[0:-2:2] + p[3::2])
-    return np.moveaxis(out, 0, axis)
+    """out[j] = (-a[2j-1] + 3 a[2j] + 3 a[2j+1] - a[2j+2]) / 4, edges replicated."""
+    if axis == 0:
+        f = cv2.sepFilter2D(a, -1, _ONE, _K_BETWEEN, anchor=(0, 1), borderType=cv2.BORDER_REPLICATE)
+        return f[0::2]
+    f = cv2.sepFilter2D(a, -1, _K_BETWEEN, _ONE, anchor=(1, 0), borderType=cv2.BORDER_REPLICATE)
+    return f[:, 0::2]
 
 
 def _decimate_cosited(a: np.ndarray) -> np.ndarray:
-    w = a.shape[1]
-    n = (w + 1) // 2
-    p = np.concatenate([a[:, :1], a[:, :1], a, a[:, -1:], a[:, -1:], a[:, -1:]], axis=1)
-    c = 2 + 2 * np.arange(n)  # even source columns in padded coordinates
-    return (0.75 * p[:, c] + 0.25 * (p[:, c - 1] + p[:, c + 1])
-            - 0.125 * (p[:, c - 2] + p[:, c + 2]))
+    """out[i] = (-a[2i-2] + 2 a[2i-1] + 6 a[2i] + 2 a[2i+1] - a[2i+2]) / 8, edges replicated."""
+    f = cv2.sepFilter2D(a, -1, _K_COSITED, _ONE, anchor=(2, 0), borderType=cv2.BORDER_REPLICATE)
+    return f[:, 0::2]
 
 
 def planes_to_rgb(planes: Planes, color: ColorInfo, *, siting: Siting = "left") -> np.ndarray:
@@ -172,8 +174,9 @@ def planes_to_rgb(planes: Planes, color: ColorInfo, *, siting: Siting = "left") 
         u = np.full((h, w), neutral, np.float32)
         v = u
     else:
-        u = upsample_chroma(planes.u.astype(np.float32), h, w, planes.chroma, siting)
-        v = upsample_chroma(planes.v.astype(np.float32), h, w, planes.chroma, siting)
+        uv = upsample_chroma(cv2.merge([planes.u.astype(np.float32), planes.v.astype(np.float32)]),
+                             h, w, planes.chroma, siting)
+        u, v = cv2.split(uv)
     m = yuv_to_rgb_matrix(color, planes.bit_depth).astype(np.float32)
     # Not clipped: at sharp colour edges 4:2:0 signals hold colours slightly outside
     # the RGB cube; keeping them lets an untouched picture re-encode to the same samples.
@@ -187,17 +190,29 @@ def rgb_to_planes(rgb: np.ndarray, color: ColorInfo, *, bit_depth: int, chroma: 
         raise ValueError(f"expected an (H, W, 3) RGB array, got shape {rgb.shape}")
     src = np.ascontiguousarray(rgb, dtype=np.float32)
     m = rgb_to_yuv_matrix(color, bit_depth).astype(np.float32)
-    ycc = cv2.transform(src, m)
-    y, u, v = cv2.split(ycc)
-    u = downsample_chroma(u, chroma, siting)
-    v = downsample_chroma(v, chroma, siting)
+    y = cv2.transform(src, m[:1])
+    uv = cv2.transform(src, m[1:])  # (H, W, 2), contiguous
+    if chroma != "444":
+        uv = _decimate_uv(uv, chroma, siting)
     dtype = np.uint8 if bit_depth == 8 else np.uint16
     peak = (1 << bit_depth) - 1
 
     def q(a: np.ndarray) -> np.ndarray:
-        return np.clip(np.rint(a), 0, peak).astype(dtype)
+        a = np.rint(a)
+        np.clip(a, 0, peak, out=a)
+        return a.astype(dtype)
 
-    return Planes(q(y), q(u), q(v), bit_depth, chroma)
+    u, v = cv2.split(q(uv))
+    return Planes(q(y), u, v, bit_depth, chroma)
+
+
+def _decimate_uv(uv: np.ndarray, chroma: Chroma, siting: Siting) -> np.ndarray:
+    """:func:`downsample_chroma` for both chroma planes in one filtering pass."""
+    fx, fy = SUBSAMPLING[chroma]
+    kx, ax = (_K_COSITED, 2) if siting == "left" else (_K_BETWEEN, 1)
+    ky, ay = (_K_BETWEEN, 1) if fy == 2 else (_ONE, 0)
+    f = cv2.sepFilter2D(uv, -1, kx, ky, anchor=(ax, ay), borderType=cv2.BORDER_REPLICATE)
+    return f[::fy, ::fx]
 
 
 def rgb_to_uint(rgb: np.ndarray, bit_depth: int) -> np.ndarray:
