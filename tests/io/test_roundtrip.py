@@ -142,3 +142,53 @@ def test_image_folder_in_and_out(tmp_path: Path) -> None:
     video = tmp_path / "v.mkv"
     restore(folder, video, preset="copy", encode=EncodeOptions(codec="ffv1"))
     assert len(video_times(video)) == 3
+
+
+def test_chapters_title_and_aspect_ratio_survive(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=10, chapters=True, title="Home movie",
+                                                  sample_aspect_ratio=Fraction(4, 3)))
+    out = tmp_path / "out.mkv"
+    restore(src, out, preset="lanczos", scale=2)
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        assert [c["metadata"] for c in b.chapters()] == [c["metadata"] for c in a.chapters()]
+        assert [(c["start"], c["end"]) for c in b.chapters()] == \
+            [(c["start"], c["end"]) for c in a.chapters()]
+        assert b.metadata.get("title") == "Home movie"
+        assert b.streams.video[0].codec_context.sample_aspect_ratio == Fraction(4, 3)
+
+
+@pytest.mark.parametrize("codec, ext, options", [
+    ("mpeg2video", ".mkv", {}), ("prores_ks", ".mov", {}), ("libvpx-vp9", ".webm", {"crf": "30"}),
+    ("libsvtav1", ".mkv", {"preset": "12"}), ("mpeg4", ".avi", {}),
+])
+def test_decodes_common_codecs(tmp_path: Path, codec: str, ext: str, options: dict) -> None:
+    bit_depth, chroma = (10, "422") if codec == "prores_ks" else (8, "420")
+    src = make_clip(tmp_path / f"in{ext}", ClipSpec(codec=codec, options=options, frames=6,
+                                                    bit_depth=bit_depth, chroma=chroma))
+    out = tmp_path / "out.mkv"
+    result = restore(src, out, preset="lanczos", scale=1.0)
+    assert result.frames == 6
+    assert result.input_spec.bit_depth == bit_depth and result.input_spec.chroma == chroma
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 6
+
+
+@pytest.mark.parametrize("codec, pix_fmt", [("av1", "yuv420p10le"), ("h265", "yuv420p10le"),
+                                            ("h264", "yuv420p10le"), ("ffv1", "yuv420p10le")])
+def test_encoders_write_10bit(tmp_path: Path, codec: str, pix_fmt: str) -> None:
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=4))
+    out = tmp_path / "out.mkv"
+    restore(src, out, preset="copy", encode=EncodeOptions(codec=codec, bit_depth=10))
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+        assert len(frames) == 4 and frames[0].format.name == pix_fmt
+
+
+def test_16bit_png_keeps_16_bits(tmp_path: Path) -> None:
+    import cv2
+    img = (np.random.default_rng(0).uniform(0, 1, (10, 12, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "in.png"), img)
+    out = tmp_path / "out.png"
+    restore(tmp_path / "in.png", out, preset="copy")
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and np.abs(back.astype(int) - img).max() <= 1

@@ -215,11 +215,6 @@ class VideoReader:
         self._check_complete(index, last_pts)
 
     def _check_complete(self, count: int, last_pts: int | None) -> None:
-        declared_frames = self.stream.frames or 0
-        if declared_frames and count < declared_frames:
-            raise DecodeError(f"{self.path}: stream ended at frame {count} but the file "
-                              f"declares {declared_frames} frames (truncated or damaged file)",
-                              path=self.path, frame_index=count)
         end = _declared_end(self.stream, self.container)
         if end is None or last_pts is None:
             if count == 0:

@@ -69,6 +69,9 @@ class ClipSpec:
     rotation: int = 0
     options: dict[str, str] = field(default_factory=lambda: {"crf": "18", "preset": "ultrafast"})
     language: str | None = "eng"
+    chapters: bool = False
+    title: str | None = None
+    sample_aspect_ratio: Fraction | None = None
 
 
 def _write_srt(path: Path, seconds: float) -> None:
@@ -103,6 +106,17 @@ def make_clip(path: str | Path, spec: ClipSpec = ClipSpec()) -> Path:
             cc.color_range = 1 if color.range == "limited" else 2
         if spec.rotation:
             vs.set_display_rotation(spec.rotation)
+        if spec.sample_aspect_ratio is not None:
+            vs.codec_context.sample_aspect_ratio = spec.sample_aspect_ratio
+        if spec.title:
+            out.metadata["title"] = spec.title
+        if spec.chapters:
+            half = int(spec.frames / spec.fps * 500)
+            out.set_chapters([
+                {"id": 1, "start": 0, "end": half, "time_base": Fraction(1, 1000),
+                 "metadata": {"title": "Opening"}},
+                {"id": 2, "start": half, "end": 2 * half, "time_base": Fraction(1, 1000),
+                 "metadata": {"title": "Ending"}}])
         audio_stream = None
         if spec.audio:
             audio_stream = out.add_stream(spec.audio, rate=48000)
