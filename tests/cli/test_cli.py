@@ -99,3 +99,10 @@ def test_demo_writes_video_with_audio_and_picture(tmp_path: Path) -> None:
         assert len(c.streams.audio) == 1
         assert sum(1 for _ in c.decode(video=0)) == 48
     assert result["comparison"].stat().st_size > 10_000
+
+
+def test_probe_analyze_json(clip: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["probe", str(clip), "--analyze", "--json"]) == 0
+    analysis = json.loads(capsys.readouterr().out)["analysis"]
+    assert analysis["frames"] == 6 and analysis["preset"] in ("copy", "lanczos", "denoise")
+    assert analysis["noise_sigma"] >= 0 and analysis["blockiness"] > 0

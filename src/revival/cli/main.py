@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probe", help="describe a media file")
     p.add_argument("input")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--analyze", action="store_true",
+                   help="also measure noise, blockiness and blur and recommend a preset")
     sub.add_parser("presets", help="list presets")
     p = sub.add_parser("demo", help="restore a bundled synthetic clip and write a before/after picture")
     p.add_argument("-o", "--output", default="revival-demo", help="output folder (default ./revival-demo)")
@@ -128,7 +130,24 @@ def _report(reference: str, output: Path, report: Path) -> None:
 def _probe(args: argparse.Namespace) -> int:
     from ..io.probe import format_probe, probe
     info = probe(args.input)
-    print(json.dumps(info.to_dict(), indent=2) if args.json else format_probe(info))
+    data = info.to_dict()
+    analysis = None
+    if args.analyze:
+        from ..analysis import analyze
+        from ..pipeline.job import open_input
+        with open_input(args.input) as reader:
+            analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
+                               if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1)
+        data["analysis"] = analysis.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(format_probe(info))
+    if analysis is not None:
+        print(f"analysis ({analysis.frames} frames): noise sigma {analysis.noise_sigma:.1f} "
+              f"(8-bit code values), blockiness {analysis.blockiness:.2f} (1 = none), "
+              f"blur {analysis.blur:.2f} (0 sharp .. 1 blurry)")
+        print(f"recommended preset: {analysis.preset} ({analysis.reason})")
     return 0
 
 

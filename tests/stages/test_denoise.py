@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from revival.analysis import analyze, blur_measure, estimate_noise
+from revival.errors import ConfigError
+from revival.frames.frame import Frame
+from revival.pipeline.pipeline import run_stage
+from revival.stages.denoise import Denoise, DenoiseParams, denoise
+from revival.testing.clips import scene
+
+
+def _clip(n: int = 7, h: int = 72, w: int = 96, sigma: float = 12.0, seed: int = 0):
+    clean = np.stack([scene(i, h, w) for i in range(n)])
+    rng = np.random.default_rng(seed)
+    noisy = (clean + rng.normal(0, sigma / 255, clean.shape)).astype(np.float32)
+    return clean, noisy
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((np.clip(a, 0, 1) - b) ** 2)))
+
+
+def test_noise_estimate_tracks_added_noise() -> None:
+    clean, _ = _clip(1, 96, 128)
+    rng = np.random.default_rng(1)
+    for sigma in (5.0, 10.0, 20.0):
+        noisy = clean[0] + rng.normal(0, sigma / 255, clean[0].shape).astype(np.float32)
+        assert abs(estimate_noise(noisy) - sigma) < 0.25 * sigma + 1.5
+
+
+def test_blur_measure_rises_with_blur() -> None:
+    import cv2
+    img = scene(0, 96, 128)
+    assert blur_measure(cv2.GaussianBlur(img, (0, 0), 2.0)) > blur_measure(img) + 0.1
+
+
+def test_temporal_beats_spatial_and_both_beat_input() -> None:
+    clean, noisy = _clip()
+    spatial = denoise(noisy, mode="spatial")
+    temporal = denoise(noisy, mode="temporal")
+    inner = slice(2, 5)
+    p_in = _psnr(noisy[inner], clean[inner])
+    p_sp = _psnr(spatial[inner], clean[inner])
+    p_te = _psnr(temporal[inner], clean[inner])
+    assert p_sp > p_in + 3
+    assert p_te > p_sp + 0.5
+
+
+def test_strength_zero_returns_input_and_keeps_frames() -> None:
+    _, noisy = _clip(4)
+    stage = Denoise(DenoiseParams(strength=0))
+    frames = [Frame.from_rgb(f, index=i, pts=3 * i, time_base=Fraction(1, 75))
+              for i, f in enumerate(noisy)]
+    out = list(run_stage(stage, iter(frames), state=stage.start()))
+    assert [f.pts for f in out] == [0, 3, 6, 9]
+    assert all(np.array_equal(o.rgb, f) for o, f in zip(out, noisy))
+
+
+def test_fast_motion_does_not_ghost() -> None:
+    """A frame unlike its neighbours (a cut) is denoised from itself, not blended with them."""
+    _, noisy = _clip(5)
+    odd = noisy.copy()
+    odd[2] = 1.0 - odd[2]  # nothing in the neighbours matches this frame
+    out = denoise(odd, mode="temporal", sigma=12.0)
+    spatial_only = denoise(odd[1:4], mode="spatial", sigma=12.0)[1]
+    assert np.abs(out[2] - spatial_only).mean() < 0.01
+
+
+def test_parameters_are_validated() -> None:
+    with pytest.raises(ConfigError) as info:
+        Denoise.from_dict({"strength": 3})
+    assert info.value.key == "denoise.strength"
+    with pytest.raises(ConfigError):
+        Denoise.from_dict({"mode": "wavelet"})
+    assert Denoise(DenoiseParams(radius=3)).window == (3, 3)
+    assert Denoise(DenoiseParams(mode="spatial")).window == (0, 0)
+
+
+def test_analyze_recommends_denoise_for_noisy_clip() -> None:
+    _, noisy = _clip(3, 96, 128, sigma=15.0)
+    result = analyze(list(noisy))
+    assert result.preset == "denoise" and result.noise_sigma > 8
