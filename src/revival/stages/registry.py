@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..pipeline.stage import Stage
+from .denoise import Denoise
 from .resize import Resize
 
 _STAGES: list[type[Stage]] = [
+    Denoise,
     Resize,
 ]
 
