@@ -90,10 +90,28 @@ def visible_mask(flow_fw: np.ndarray, flow_bw: np.ndarray) -> np.ndarray:
     return (err <= bound) & inside
 
 
-def _pair_alignment(src_prev: np.ndarray, src_cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_alignment(src_prev: np.ndarray, src_cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flow from frame ``t`` to ``t-1`` and its visibility mask (RGB in [0, 1])."""
     fw = dis_flow(src_cur, src_prev)   # t -> t-1
     bw = dis_flow(src_prev, src_cur)   # t-1 -> t
     return fw, visible_mask(fw, bw)
+
+
+def warping_error_pair(prev: np.ndarray, cur: np.ndarray, flow: np.ndarray,
+                       mask: np.ndarray) -> float:
+    """E_warp of one pair of [0, 1] RGB frames given :func:`pair_alignment` output."""
+    diff = np.sum((cur - warp(prev, flow)) ** 2, axis=-1) / 3.0
+    n = int(mask.sum())
+    return float(diff[mask].sum() / n) if n else 0.0
+
+
+def flicker_value(prev: np.ndarray, cur: np.ndarray, flow: np.ndarray, mask: np.ndarray) -> float:
+    """Flicker index of one pair of [0, 1] RGB frames given :func:`pair_alignment` output."""
+    if not mask.any():
+        mask = np.ones(mask.shape, dtype=bool)
+    y_cur = luma(cur)
+    y_prev = warp(luma(prev).astype(np.float32), flow)
+    return float(abs(y_cur[mask].mean() - y_prev[mask].mean()))
 
 
 def warping_error(frames: np.ndarray | list, *, source: np.ndarray | list | None = None,
@@ -118,14 +136,8 @@ def warping_error(frames: np.ndarray | list, *, source: np.ndarray | list | None
     if len(src) != len(out) or src[0].shape != out[0].shape:
         raise ConfigError(f"source has {len(src)} frames of {src[0].shape}, frames has "
                           f"{len(out)} of {out[0].shape}; they must match", key="source")
-    values = []
-    for t in range(1, len(out)):
-        fw, mask = _pair_alignment(src[t - 1], src[t])
-        warped = warp(out[t - 1], fw)
-        n = int(mask.sum())
-        diff = np.sum((out[t] - warped) ** 2, axis=-1) / 3.0
-        values.append(float(diff[mask].sum() / n) if n else 0.0)
-    return values
+    return [warping_error_pair(out[t - 1], out[t], *pair_alignment(src[t - 1], src[t]))
+            for t in range(1, len(out))]
 
 
 def farneback_flow(prev: np.ndarray, cur: np.ndarray, *, data_range: float = 1.0) -> np.ndarray:
@@ -162,12 +174,7 @@ def flicker_pair(prev: np.ndarray, cur: np.ndarray, *, src_prev: np.ndarray | No
     """Flicker of one pair of [0, 1] RGB frames (flow from ``src_*`` when given)."""
     sp = prev if src_prev is None else src_prev
     sc = cur if src_cur is None else src_cur
-    fw, mask = _pair_alignment(sp, sc)
-    if not mask.any():
-        mask = np.ones(mask.shape, dtype=bool)
-    y_cur = luma(cur)
-    y_prev = warp(luma(prev).astype(np.float32), fw)
-    return float(abs(y_cur[mask].mean() - y_prev[mask].mean()))
+    return flicker_value(prev, cur, *pair_alignment(sp, sc))
 
 
 def flicker_index(frames: np.ndarray | list, *, source: np.ndarray | list | None = None,
