@@ -116,3 +116,26 @@ def test_overrides_and_unknown_top_level_key() -> None:
     with pytest.raises(ConfigError) as info:
         PipelineConfig.from_dict({"stages": [], "colour": 3})
     assert info.value.key == "colour"
+
+
+def test_stages_that_need_the_source_get_the_pipeline_input() -> None:
+    class Double(Window):
+        name = "double"
+        window = (0, 0)
+
+        def process(self, window, *, state=None):
+            return window[0] * 2
+
+    class Source(Window):
+        name = "source"
+        window = (1, 0)
+        needs_source = True
+
+        def process(self, window, *, state=None, source=None):
+            # processed (doubled) minus twice the original gives zero when aligned
+            return window[1] - 2 * source[1]
+
+    pipeline = Pipeline([Double(), Source()])
+    out = list(pipeline.run(iter(frames(5))))
+    assert len(out) == 5
+    assert all(f.rgb.shape == (4, 5, 3) and np.all(f.rgb == 0) for f in out)

@@ -9,7 +9,7 @@ the index and pts of the input frame it was made from.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -19,26 +19,36 @@ from ..frames.spec import VideoSpec
 from .stage import Stage
 
 
-def run_stage(stage: Stage, frames: Iterable[Frame], *, state: Any = None) -> Iterator[Frame]:
+def run_stage(stage: Stage, frames: Iterable[Frame], *, state: Any = None,
+              originals: Mapping[int, Frame] | None = None) -> Iterator[Frame]:
     """Stream ``frames`` through one stage, yielding one output frame per input frame.
 
-    At the ends of the clip the window repeats the first or last frame.
+    At the ends of the clip the window repeats the first or last frame. A stage with
+    ``needs_source = True`` also receives ``source=``: the same window taken from
+    ``originals`` (the pipeline's input frames by position).
     """
+    wants_source = getattr(stage, "needs_source", False) and originals is not None
     past, future = stage.window
     buf: deque[Frame] = deque()   # frames whose positions are [first, first + len)
     first = 0
     next_out = 0
 
-    def window_for(centre: int, last: int) -> np.ndarray:
-        picks = [min(max(j, 0), last) - first for j in range(centre - past, centre + future + 1)]
-        if len(picks) == 1:
-            return buf[picks[0]].rgb[None]
-        return np.stack([buf[p].rgb for p in picks])
+    def positions(centre: int, last: int) -> list[int]:
+        return [min(max(j, 0), last) for j in range(centre - past, centre + future + 1)]
+
+    def stack(pictures: list[np.ndarray]) -> np.ndarray:
+        return pictures[0][None] if len(pictures) == 1 else np.stack(pictures)
 
     def produce(centre: int, last: int) -> Frame:
         src = buf[centre - first]
+        picks = positions(centre, last)
+        window = stack([buf[p - first].rgb for p in picks])
         try:
-            out = stage.process(window_for(centre, last), state=state)
+            if wants_source:
+                source = stack([originals[p].rgb for p in picks])  # type: ignore[index]
+                out = stage.process(window, state=state, source=source)
+            else:
+                out = stage.process(window, state=state)
         except RevivalError:
             raise
         except Exception as exc:
@@ -95,13 +105,29 @@ class Pipeline:
         return spec
 
     def run(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        """Stream frames through every stage (call :meth:`configure` first)."""
+        """Stream frames through every stage (call :meth:`configure` first).
+
+        Stages with ``needs_source`` see the pipeline's input frames beside their
+        own input; those are kept only as long as such a stage can still ask for them.
+        """
         states = [s.start() for s in self.stages]
-        stream: Iterable[Frame] = frames
+        source_past = [s.window[0] for s in self.stages if getattr(s, "needs_source", False)]
+        originals: dict[int, Frame] | None = {} if source_past else None
+
+        def tap(stream: Iterable[Frame]) -> Iterator[Frame]:
+            for position, frame in enumerate(stream):
+                originals[position] = frame  # type: ignore[index]
+                yield frame
+
+        stream: Iterable[Frame] = tap(frames) if originals is not None else frames
         for stage, state in zip(self.stages, states):
-            stream = run_stage(stage, stream, state=state)
+            stream = run_stage(stage, stream, state=state, originals=originals)
         try:
-            yield from stream
+            for position, frame in enumerate(stream):
+                yield frame
+                if originals is not None:
+                    for old in [k for k in originals if k <= position - max(source_past)]:
+                        del originals[old]
         finally:
             for stage, state in zip(self.stages, states):
                 stage.flush(state)
