@@ -41,8 +41,6 @@ class InputNotFoundError(RevivalError, FileNotFoundError):
         self.path = Path(path)
         super().__init__(f"input not found: {self.path} (check the path and try again)")
 
-    def __str__(self) -> str:  # FileNotFoundError would otherwise print errno tuples
-        return self.args[0]
 
 
 class OutputExistsError(RevivalError, FileExistsError):
@@ -52,8 +50,6 @@ class OutputExistsError(RevivalError, FileExistsError):
         self.path = Path(path)
         super().__init__(f"output exists: {self.path} (pass --overwrite to replace it)")
 
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 class OutputPathError(RevivalError, OSError):
@@ -63,8 +59,6 @@ class OutputPathError(RevivalError, OSError):
         super().__init__(message)
         self.path = None if path is None else Path(path)
 
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 class DecodeError(RevivalError, OSError):
@@ -81,8 +75,6 @@ class DecodeError(RevivalError, OSError):
         self.path = None if path is None else Path(path)
         self.frame_index = frame_index
 
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 class EncodeError(RevivalError, OSError):
@@ -92,8 +84,6 @@ class EncodeError(RevivalError, OSError):
         super().__init__(message)
         self.path = None if path is None else Path(path)
 
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 class StageError(RevivalError, RuntimeError):
@@ -117,8 +107,6 @@ class ModelNotFoundError(RevivalError, FileNotFoundError):
         super().__init__(message)
         self.model_id = model_id
 
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 class ChecksumError(RevivalError, ValueError):
