@@ -192,3 +192,21 @@ def test_16bit_png_keeps_16_bits(tmp_path: Path) -> None:
     restore(tmp_path / "in.png", out, preset="copy")
     back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert back.dtype == np.uint16 and np.abs(back.astype(int) - img).max() <= 1
+
+
+def test_attachments_are_kept_in_matroska(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "plain.mkv", ClipSpec(frames=4, audio="aac"))
+    with_font = tmp_path / "in.mkv"
+    with av.open(str(src)) as inp, av.open(str(with_font), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        out.add_attachment("subs-font.ttf", "application/x-truetype-font", b"font bytes" * 50)
+        for pkt in inp.demux():
+            if pkt.dts is not None:
+                pkt.stream = streams[pkt.stream.index]
+                out.mux(pkt)
+    out_path = tmp_path / "out.mkv"
+    restore(with_font, out_path, preset="copy")
+    with av.open(str(out_path)) as c:
+        att = [s for s in c.streams if s.type == "attachment"]
+        assert [(s.name, bytes(s.data)) for s in att] == [("subs-font.ttf", b"font bytes" * 50)]
+        assert len(c.streams.audio) == 1

@@ -68,6 +68,10 @@ class EncodeOptions:
                               key="bit_depth")
 
 
+def fmt_name(container: av.container.Container) -> str:
+    return container.format.name.split(",")[0]
+
+
 def temp_path(path: Path) -> Path:
     """The temporary name an output is written under before being renamed into place."""
     return path.with_name(f".{path.stem}.revival-tmp{path.suffix}")
@@ -182,6 +186,15 @@ class VideoWriter:
             except (AttributeError, TypeError, ValueError):
                 pass
             self._copy_map[s.index] = out_s
+        for s in getattr(source.container, "streams", []):
+            if s.type == "attachment":  # fonts for styled subtitles, cover art ...
+                if fmt_name(self.container) not in ("matroska", "webm"):
+                    log.warning("attachment %s not kept: %s files cannot hold attachments; "
+                                "use .mkv", s.name, self.path.suffix)
+                    continue
+                self.container.add_attachment(s.name or f"attachment{s.index}",
+                                              s.mimetype or "application/octet-stream",
+                                              bytes(s.data or b""))
         for k, v in source.stream.metadata.items():
             if k.lower() not in _SKIP_META and not k.upper().startswith("DURATION"):
                 self.video.metadata[k] = v
