@@ -210,3 +210,25 @@ def test_attachments_are_kept_in_matroska(tmp_path: Path) -> None:
         att = [s for s in c.streams if s.type == "attachment"]
         assert [(s.name, bytes(s.data)) for s in att] == [("subs-font.ttf", b"font bytes" * 50)]
         assert len(c.streams.audio) == 1
+
+
+def test_dv_411_is_read_through_444(tmp_path: Path) -> None:
+    """NTSC DV is 4:1:1, a layout read by up-sampling chroma to 4:4:4 before our conversion."""
+    from revival.testing.clips import scene
+    src = tmp_path / "dv.avi"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("dvvideo", rate=Fraction(30000, 1001))
+        vs.width, vs.height, vs.pix_fmt = 720, 480, "yuv411p"
+        for i in range(3):
+            rgb = (scene(i, 480, 720) * 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv411p")
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode())
+    out_path = tmp_path / "out.mkv"
+    result = restore(src, out_path, preset="copy")
+    assert result.frames == 3 and result.input_spec.chroma == "444"
+    with VideoReader(src) as reader:
+        first = next(reader.frames()).rgb
+    # colours survive: the decoded frame is close to the scene it was made from
+    assert np.abs(first - scene(0, 480, 720)).mean() < 0.05

@@ -74,8 +74,8 @@ def make_converter(color: ColorInfo) -> Callable[[av.VideoFrame], np.ndarray]:
         fmt = frame.format
         bits = max(c.bits for c in fmt.components)
         target = read_format(fmt.name, is_rgb=fmt.is_rgb, has_palette=fmt.has_palette,
-                             component_bits=bits, chroma_w=fmt.chroma_width,
-                             chroma_h=fmt.chroma_height, width=frame.width, height=frame.height)
+                             component_bits=bits, chroma_w=fmt.chroma_width(frame.width),
+                             chroma_h=fmt.chroma_height(frame.height), width=frame.width, height=frame.height)
         if target is not None:
             frame = frame.reformat(format=target)
             if target.startswith("rgb"):

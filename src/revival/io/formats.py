@@ -62,14 +62,13 @@ def read_format(pix_fmt: str, *, is_rgb: bool, has_palette: bool, component_bits
         return None
     if is_rgb or has_palette or pix_fmt.startswith(("ya", "monow", "monob", "bayer")):
         return "rgb48le" if component_bits > 8 else "rgb24"
-    if chroma_w and chroma_h:
+    bits = 8 if component_bits <= 8 else (10 if component_bits <= 10 else
+                                           12 if component_bits <= 12 else 16)
+    chroma = "444"  # other layouts (4:1:1 DV, 4:4:0 ...) are up-sampled to 4:4:4 as YUV,
+    if chroma_w and chroma_h:  # so Revival's own matrix and range handling still apply
         sx, sy = round(width / chroma_w), round(height / chroma_h)
-        chroma = {(2, 2): "420", (2, 1): "422", (1, 1): "444"}.get((sx, sy))
-        if chroma is not None:
-            bits = 8 if component_bits <= 8 else (10 if component_bits <= 10 else
-                                                   12 if component_bits <= 12 else 16)
-            return f"yuv{chroma}p" if bits == 8 else f"yuv{chroma}p{bits}le"
-    return "rgb48le" if component_bits > 8 else "rgb24"
+        chroma = {(2, 2): "420", (2, 1): "422"}.get((sx, sy), "444")
+    return f"yuv{chroma}p" if bits == 8 else f"yuv{chroma}p{bits}le"
 
 
 def planar_format(bit_depth: int, chroma: str) -> str:
