@@ -67,3 +67,18 @@ def test_wired_into_revival_main(clips):
     from revival.cli.main import main
     assert main(["compare", str(clips / "ref"), str(clips / "dist"), "--metrics", "psnr_y"]) == 0
     assert main(["compare", str(clips / "ref"), str(clips / "small")]) == 2
+
+
+def test_report_option_writes_html(clips):
+    out = clips / "r.html"
+    args = _parser().parse_args(["compare", str(clips / "ref"), str(clips / "dist"),
+                                 "--metrics", "psnr_y,flicker", "--report", str(out)])
+    assert compare_cli.run(args) == 0
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "data:image/png;base64," in text
+
+
+def test_restore_report_helper(clips):
+    from revival.metrics.report import write_report
+    out = write_report(clips / "ref", clips / "small", clips / "restore.html")
+    assert "niqe_ref" in out.read_text()

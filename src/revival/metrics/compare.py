@@ -184,6 +184,7 @@ class _Collector:
         self.visuals = Visuals() if keep_visuals else None
         self.middle = middle
         self.worst = math.inf
+        self.niqe_warned = False
 
     def add(self, t: int, r: np.ndarray, d: np.ndarray) -> None:
         w, v = self.want, self.values
@@ -203,9 +204,9 @@ class _Collector:
         if "ringing" in w:
             v["ringing"].append(artifacts.ringing(d, data_range=1.0, reference=r))
         if "niqe" in w:
-            v["niqe"].append(_niqe_or_none(d, self.crop))
+            v["niqe"].append(self._niqe(d))
         if "niqe_ref" in w:
-            v["niqe_ref"].append(_niqe_or_none(r, self.crop))
+            v["niqe_ref"].append(self._niqe(r))
         if "lpips" in w:
             if self.lpips is None:
                 from .perceptual import STLPIPS
@@ -217,6 +218,15 @@ class _Collector:
         if self.visuals is not None:
             self._keep_visuals(t, r, d)
         self.prev = (r, d)
+
+    def _niqe(self, img: np.ndarray) -> float | None:
+        try:
+            return niqe.niqe(img, data_range=1.0, crop_border=self.crop)
+        except ConfigError as exc:
+            if not self.niqe_warned:
+                log.warning("NIQE left out (null): %s", exc)
+                self.niqe_warned = True
+            return None
 
     def _temporal(self, t: int, r: np.ndarray, d: np.ndarray) -> None:
         w, v = self.want, self.values
@@ -285,14 +295,6 @@ class _Collector:
                 else:
                     v[key] = stability.jitter_from_motion(np.array(motion), sigma=self.sigma).per_frame
         return v
-
-
-def _niqe_or_none(img: np.ndarray, crop: int) -> float | None:
-    try:
-        return niqe.niqe(img, data_range=1.0, crop_border=crop)
-    except ConfigError as exc:
-        log.warning("NIQE skipped: %s", exc)
-        return None
 
 
 def _mean(key: str, values: list[float | None]) -> float | None:
