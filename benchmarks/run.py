@@ -1,0 +1,59 @@
+"""Run named benchmark suites; each writes docs/benchmarks/<suite>.json and .md.
+
+Usage: python benchmarks/run.py [SUITE ...] [-- extra args for a single suite]
+       python benchmarks/run.py --list
+
+Suites are an explicit list (no folder scanning); each is a script in this folder
+that records machine, versions, commit and its exact command with its figures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+SUITES = {
+    "sr_baselines": ("sr_baselines.py", "bicubic, Lanczos, FFmpeg and Real-ESRGAN x4 on Set5, "
+                                        "Set14 and Vid4 city"),
+    "denoise": ("denoise.py", "Revival denoise vs FFmpeg denoisers on noisy Vid4 city"),
+    "io_throughput": ("io_throughput.py", "decode/encode throughput vs PyAV transcoding"),
+}
+
+
+def main(argv: list[str]) -> int:
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    if "--list" in argv or "-h" in argv or "--help" in argv:
+        for name, (script, what) in SUITES.items():
+            print(f"{name:16s} {what} ({script})")
+        return 0
+    names = argv or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        print(f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    if extra and len(names) != 1:
+        print("extra arguments after -- need exactly one suite", file=sys.stderr)
+        return 2
+    failed = []
+    for name in names:
+        script = HERE / SUITES[name][0]
+        if not script.exists():
+            print(f"{name}: {script.name} is not in this checkout; skipped", file=sys.stderr)
+            continue
+        rc = subprocess.call([sys.executable, str(script), *extra], cwd=HERE.parent)
+        if rc != 0:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
