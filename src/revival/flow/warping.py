@@ -14,20 +14,30 @@ import numpy as np
 from ..errors import ConfigError, UnsupportedFormatError
 
 Border = Literal["replicate", "reflect", "zero"]
+Interpolation = Literal["linear", "cubic"]
+_INTERP = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 _BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT101,
             "zero": cv2.BORDER_CONSTANT}
-_grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_grids: dict[tuple[int, int], np.ndarray] = {}
+_SUM2 = np.ones((1, 2), np.float32)
 
 
-def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid(height: int, width: int) -> np.ndarray:
+    """(H, W, 2) float32 pixel coordinates (x, y), cached per size."""
     key = (height, width)
-    if key not in _grids:
+    grid = _grids.get(key)
+    if grid is None:
         if len(_grids) > 8:
             _grids.clear()
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32),
                              np.arange(height, dtype=np.float32))
-        _grids[key] = (xs, ys)
-    return _grids[key]
+        grid = _grids[key] = np.ascontiguousarray(np.stack([xs, ys], axis=2))
+    return grid
+
+
+def _sqnorm(vec: np.ndarray) -> np.ndarray:
+    """|v|^2 of an (H, W, 2) float32 field, as (H, W)."""
+    return cv2.transform(cv2.multiply(vec, vec), _SUM2)
 
 
 def _check_flow(flow: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
@@ -39,20 +49,23 @@ def _check_flow(flow: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
                                      "resample it with revival.flow.resize_flow")
 
 
-def warp(image: np.ndarray, flow: np.ndarray, *, border: Border = "replicate") -> np.ndarray:
-    """Backward-warp ``image`` with ``flow``: ``out[y, x] = image[y + F_y, x + F_x]`` (bilinear).
+def warp(image: np.ndarray, flow: np.ndarray, *, border: Border = "replicate",
+         interpolation: Interpolation = "linear") -> np.ndarray:
+    """Backward-warp ``image`` with ``flow``: ``out[y, x] = image[y + F_y, x + F_x]``.
 
     Args:
         image: (H, W) or (H, W, C) float32 array (C <= 4).
         flow: (H, W, 2) float32 flow in pixels, x then y.
         border: how samples outside the image are filled.
+        interpolation: ``"linear"`` (bilinear, fastest) or ``"cubic"`` (keeps more
+            detail; about 3x slower). Cubic may overshoot [0, 1] slightly.
 
     Returns:
         Array of the same shape and dtype as ``image``.
 
     Raises:
         UnsupportedFormatError: flow and image sizes differ, or the flow is not (H, W, 2).
-        ConfigError: unknown border mode.
+        ConfigError: unknown border or interpolation mode.
 
     Example:
         >>> img = np.random.rand(16, 16).astype(np.float32)
@@ -63,19 +76,20 @@ def warp(image: np.ndarray, flow: np.ndarray, *, border: Border = "replicate") -
     if border not in _BORDERS:
         raise ConfigError(f"unknown border {border!r}; expected one of {list(_BORDERS)}",
                           key="flow.border")
-    xs, ys = _grid(*image.shape[:2])
-    map_x = xs + flow[..., 0]
-    map_y = ys + flow[..., 1]
-    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=_BORDERS[border])
+    if interpolation not in _INTERP:
+        raise ConfigError(f"unknown interpolation {interpolation!r}; expected one of "
+                          f"{list(_INTERP)}", key="flow.interpolation")
+    coords = cv2.add(_grid(*image.shape[:2]), np.ascontiguousarray(flow, dtype=np.float32))
+    return cv2.remap(image, coords, None, _INTERP[interpolation], borderMode=_BORDERS[border])
 
 
 def inside_mask(flow: np.ndarray) -> np.ndarray:
     """(H, W) bool: True where ``x + F`` lands inside the target frame."""
     _check_flow(flow)
     h, w = flow.shape[:2]
-    xs, ys = _grid(h, w)
-    x, y = xs + flow[..., 0], ys + flow[..., 1]
-    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    coords = cv2.add(_grid(h, w), np.ascontiguousarray(flow, dtype=np.float32))
+    lo = cv2.inRange(coords, (0.0, 0.0), (float(w - 1), float(h - 1)))
+    return lo.astype(bool)
 
 
 def consistency_error(flow_fw: np.ndarray, flow_bw: np.ndarray) -> np.ndarray:
@@ -83,7 +97,7 @@ def consistency_error(flow_fw: np.ndarray, flow_bw: np.ndarray) -> np.ndarray:
     _check_flow(flow_fw)
     _check_flow(flow_bw, flow_fw.shape)
     back = warp(flow_bw, flow_fw)
-    return np.square(flow_fw + back).sum(axis=2)
+    return _sqnorm(cv2.add(flow_fw, back))
 
 
 def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, *, alpha: float = 0.01,
@@ -115,8 +129,8 @@ def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, *, alpha: float = 0
     _check_flow(flow_fw)
     _check_flow(flow_bw, flow_fw.shape)
     back = warp(flow_bw, flow_fw)
-    mismatch = np.square(flow_fw + back).sum(axis=2)
-    bound = alpha * (np.square(flow_fw).sum(axis=2) + np.square(back).sum(axis=2)) + beta
+    mismatch = _sqnorm(cv2.add(flow_fw, back))
+    bound = alpha * (_sqnorm(flow_fw) + _sqnorm(back)) + beta
     return (mismatch > bound) | ~inside_mask(flow_fw)
 
 

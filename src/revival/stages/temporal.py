@@ -1,0 +1,304 @@
+"""Temporal consistency: remove the flicker that per-frame processing adds.
+
+Blind, model-independent post-processing in the spirit of Bonneel et al.
+("Blind video temporal consistency", SIGGRAPH Asia 2015), reduced to a recursive
+filter that runs in real time: the previous *output* is warped onto the current
+frame with optical flow and blended with the current *processed* frame,
+
+    out_t = P_t + strength * c_t * (warp(out_{t-1}) + delta_t - P_t),
+
+where ``c_t`` in [0, 1] is a per-pixel confidence and ``delta_t`` the global
+(per-channel) brightness change of the source, so that real fades pass through.
+The confidence is the product of
+
+- flow consistency: forward and backward flow must agree (occlusions, flow errors);
+- source agreement: the *input* frames (before the per-frame stage) must match
+  after warping, above their own noise floor (the median over the frame) — new
+  content, fast or non-rigid motion and real changes get the new frame;
+- processed agreement: the warped history must not differ from the new processed
+  frame by much more than the usual flicker (a guard that works without a source).
+
+The filter restarts at scene cuts (detected on the source). Pixels with no
+confidence take the processed frame unchanged, so there is no ghosting where the
+flow fails; ``strength=0`` returns the processed frames bit for bit.
+
+Frames: RGB float32 (H, W, 3) in [0, 1], gamma-encoded. The source may have a
+different size (for example the input of a super-resolution stage); it is
+resampled to the flow resolution.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import cv2
+import numpy as np
+
+from ..errors import UnsupportedFormatError
+from ..flow.dis import Preset, check_frame, estimate_flow, resize_flow, working_size
+from ..flow.scenecut import CutDetector
+from ..flow.warping import Interpolation, inside_mask, occlusion_mask, warp
+from ..pipeline.stage import Stage, check_range
+
+log = logging.getLogger(__name__)
+
+FlowOn = Literal["processed", "source"]
+
+
+@dataclass(frozen=True)
+class TemporalParams:
+    """Parameters of the ``temporal`` stage.
+
+    Attributes:
+        strength: weight of the motion-compensated history where it is fully
+            trusted, in [0, 0.95]; 0 returns the processed frames unchanged. On
+            fully trusted content the variance of independent per-frame errors
+            falls to (1 - strength) / (1 + strength) of its value.
+        tolerance: RMS difference (in [0, 1] units, above the frame's noise floor)
+            between warped and current frames at which the confidence falls to 1/e.
+        flow_preset: DIS preset (``ultrafast``, ``fast``, ``medium``).
+        flow_scale: flow (and confidence) resolution relative to the output.
+        flow_on: estimate motion on the ``processed`` frames (cleaner after
+            denoising) or on the ``source`` frames.
+        occlusion: use the forward-backward flow check (one more flow per frame).
+        scene_cuts: restart the filter at detected scene cuts.
+        smooth: Gaussian sigma (pixels) applied to the correction; > 0 keeps
+            resampling artefacts of the history out of the finest detail, at the
+            cost of leaving fine-grained flicker in.
+        interpolation: resampling of the history (``cubic`` accumulates less blur).
+    """
+
+    strength: float = 0.8
+    tolerance: float = 0.03
+    flow_preset: Preset = "fast"
+    flow_scale: float = 0.5
+    flow_on: FlowOn = "processed"
+    occlusion: bool = True
+    scene_cuts: bool = True
+    smooth: float = 0.0
+    interpolation: Interpolation = "cubic"
+
+    def __post_init__(self) -> None:
+        check_range("temporal", "strength", self.strength, 0.0, 0.95)
+        check_range("temporal", "tolerance", self.tolerance, 1e-3, 1.0)
+        check_range("temporal", "flow_scale", self.flow_scale, 0.1, 1.0)
+        check_range("temporal", "smooth", self.smooth, 0.0, 8.0)
+
+
+@dataclass
+class TemporalState:
+    """Per-run state of the recursive filter (one per clip, never on the stage)."""
+
+    prev_out: np.ndarray | None = None
+    prev_proc_small: np.ndarray | None = None
+    prev_src_small: np.ndarray | None = None
+    prev_src_mean: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    detector: CutDetector = field(default_factory=CutDetector)
+    frames: int = 0
+    cuts: list[int] = field(default_factory=list)
+    warned_no_source: bool = False
+
+
+def _small(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = size
+    if image.shape[:2] == (h, w):
+        return np.ascontiguousarray(image, dtype=np.float32)
+    interp = cv2.INTER_AREA if image.shape[0] > h else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(image, dtype=np.float32), (w, h), interpolation=interp)
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+
+
+def _excess(diff: np.ndarray, mask: np.ndarray, box: int) -> np.ndarray:
+    """Local mean squared difference minus twice its median over ``mask`` (the noise floor)."""
+    local = cv2.boxFilter(cv2.multiply(diff, diff), -1, (box, box))
+    vals = local[::3, ::3][mask[::3, ::3]]
+    floor = float(np.median(vals)) if vals.size else 0.0
+    return np.maximum(local - 2.0 * floor, 0.0)
+
+
+def confidence_map(cur_src: np.ndarray | None, prev_src: np.ndarray | None,
+                   cur_proc: np.ndarray, warped_out: np.ndarray, flow: np.ndarray,
+                   flow_bw: np.ndarray | None, *, tolerance: float,
+                   delta: float = 0.0) -> np.ndarray:
+    """Per-pixel trust in the warped history, at flow resolution.
+
+    Args:
+        cur_src, prev_src: grey source frames (h, w) at flow resolution, or None.
+        cur_proc: grey current processed frame (h, w).
+        warped_out: grey previous output warped onto the current frame (h, w).
+        flow: current -> previous flow (h, w, 2); ``flow_bw`` previous -> current or None.
+        tolerance: see :class:`TemporalParams`.
+        delta: global grey-level change of the source between the two frames.
+
+    Returns:
+        (h, w) float32 confidence in [0, 1].
+    """
+    h, w = flow.shape[:2]
+    box = max(3, (min(h, w) // 60) | 1)
+    inside = inside_mask(flow)
+    conf = inside.astype(np.float32)
+    if flow_bw is not None:
+        conf[occlusion_mask(flow, flow_bw)] = 0.0
+    if cur_src is not None and prev_src is not None:
+        d = cur_src - warp(prev_src, flow) - np.float32(delta)
+        conf *= np.exp(-_excess(d, inside, box) / (tolerance * tolerance))
+    dp = cur_proc - warped_out - np.float32(delta)
+    conf *= np.exp(-_excess(dp, inside, box) / (4.0 * tolerance * tolerance))
+    return cv2.GaussianBlur(conf, (0, 0), 1.0)
+
+
+def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarray | None,
+                  params: TemporalParams) -> np.ndarray:
+    """Stabilise one frame; updates ``state`` in place and returns the output frame."""
+    check_frame(processed, "processed frame")
+    if processed.ndim != 3:
+        raise UnsupportedFormatError(f"processed frame: expected (H, W, 3), got {processed.shape}")
+    if source is not None:
+        check_frame(source, "source frame")
+    p = params
+    index = state.frames
+    state.frames += 1
+    if p.strength == 0:
+        return processed
+    processed = np.ascontiguousarray(processed, dtype=np.float32)
+    H, W = processed.shape[:2]
+    size = working_size(H, W, p.flow_scale)
+    proc_small = _small(processed, size)
+    src_small = _small(source, size) if source is not None else None
+    if p.scene_cuts and state.detector.update(src_small if src_small is not None else proc_small):
+        state.cuts.append(index)
+        log.debug("temporal: scene cut at frame %d, filter restarted", index)
+        state.prev_out = None
+    proc_g = _gray(proc_small)
+    src_g = _gray(src_small) if src_small is not None else None
+    src_mean = np.zeros(3)
+    if src_small is not None:
+        m = cv2.mean(src_small)
+        src_mean = np.asarray(m[:3] if src_small.ndim == 3 else (m[0],) * 3)
+    if (state.prev_out is None or state.prev_out.shape != processed.shape
+            or (src_g is None) != (state.prev_src_small is None)):
+        state.prev_out = processed.copy()
+        state.prev_proc_small, state.prev_src_small = proc_g, src_g
+        state.prev_src_mean = src_mean
+        return processed
+    prev_g = state.prev_proc_small          # grey output of the previous frame, flow resolution
+    if p.flow_on == "source" and src_g is not None:
+        a, b = src_g, state.prev_src_small
+    else:
+        a, b = proc_g, prev_g
+    flow = estimate_flow(a, b, preset=p.flow_preset)
+    flow_bw = estimate_flow(b, a, preset=p.flow_preset) if p.occlusion else None
+    delta = np.zeros(3, np.float32)
+    if src_small is not None:
+        delta = (src_mean - state.prev_src_mean).astype(np.float32)
+    delta_g = float(delta @ np.array([0.299, 0.587, 0.114], np.float32))
+    warped_g = warp(prev_g, flow)
+    conf = confidence_map(src_g, state.prev_src_small, proc_g, warped_g, flow, flow_bw,
+                          tolerance=p.tolerance, delta=delta_g)
+    weight_small = p.strength * conf
+    out_g = proc_g + weight_small * (warped_g + np.float32(delta_g) - proc_g)
+    if size != (H, W):
+        flow = resize_flow(flow, H, W)
+        weight = cv2.resize(weight_small, (W, H), interpolation=cv2.INTER_LINEAR)
+    else:
+        weight = weight_small
+    warped = warp(state.prev_out, flow, interpolation=p.interpolation)
+    if np.abs(delta).max() > 1e-3:
+        warped = cv2.add(warped, (float(delta[0]), float(delta[1]), float(delta[2]), 0.0))
+    if p.smooth > 0:
+        correction = cv2.GaussianBlur(cv2.subtract(warped, processed), (0, 0), p.smooth)
+        out = cv2.add(processed, cv2.multiply(correction, cv2.merge([weight, weight, weight])))
+    else:
+        out = cv2.blendLinear(warped, processed, weight, 1.0 - weight)
+    np.clip(out, 0.0, 1.0, out=out)
+    state.prev_out = out
+    state.prev_proc_small, state.prev_src_small = out_g, src_g
+    state.prev_src_mean = src_mean
+    return out
+
+
+def stabilise_temporal(processed: np.ndarray, originals: np.ndarray | None = None, *,
+                       strength: float = 0.8, tolerance: float = 0.03,
+                       flow_preset: Preset = "fast", flow_scale: float = 0.5,
+                       flow_on: FlowOn = "processed", occlusion: bool = True,
+                       scene_cuts: bool = True, smooth: float = 0.0,
+                       interpolation: Interpolation = "cubic") -> np.ndarray:
+    """Remove per-frame-processing flicker from a clip.
+
+    Args:
+        processed: (T, H, W, 3) float32 RGB in [0, 1], the output of a per-frame stage.
+        originals: (T, h, w, 3) float32 RGB in [0, 1], the frames that stage received
+            (any size), or None to work from the processed frames alone (weaker).
+        strength, tolerance, flow_preset, flow_scale, flow_on, occlusion, scene_cuts,
+            smooth, interpolation: see :class:`TemporalParams`.
+
+    Returns:
+        (T, H, W, 3) float32 in [0, 1]; frame count unchanged.
+
+    Raises:
+        ConfigError: a parameter is out of range.
+        UnsupportedFormatError: shapes or dtypes are wrong, or the clips differ in length.
+
+    Example:
+        >>> clip = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
+        >>> stabilise_temporal(clip, clip).shape
+        (3, 32, 32, 3)
+    """
+    params = TemporalParams(strength=strength, tolerance=tolerance, flow_preset=flow_preset,
+                            flow_scale=flow_scale, flow_on=flow_on, occlusion=occlusion,
+                            scene_cuts=scene_cuts, smooth=smooth,
+                            interpolation=interpolation)
+    if getattr(processed, "ndim", 0) != 4:
+        raise UnsupportedFormatError(f"processed: expected (T, H, W, 3), got "
+                                     f"{getattr(processed, 'shape', type(processed).__name__)}")
+    if originals is not None and len(originals) != len(processed):
+        raise UnsupportedFormatError(f"originals has {len(originals)} frames, processed has "
+                                     f"{len(processed)}; pass the frames the processing received")
+    state = TemporalState()
+    out = np.empty_like(processed, dtype=np.float32)
+    for t in range(len(processed)):
+        out[t] = temporal_step(state, processed[t], None if originals is None else originals[t],
+                               params)
+    return out
+
+
+class Temporal(Stage):
+    """Stage wrapper of :func:`stabilise_temporal` (recursive; state from :meth:`start`).
+
+    The stage needs the frames as they were *before* the preceding per-frame
+    stage: ``needs_source = True`` asks the pipeline to pass them as
+    ``source=`` (a window shaped like ``window``, any frame size). Without a
+    source it still runs, on the processed frames alone, and logs a warning once.
+    """
+
+    name = "temporal"
+    Params = TemporalParams
+    window = (0, 0)
+    needs_source: ClassVar[bool] = True
+
+    def start(self) -> TemporalState:
+        return TemporalState()
+
+    def process(self, window: np.ndarray, *, state: Any = None,
+                source: np.ndarray | None = None) -> np.ndarray:
+        if state is None:
+            raise UnsupportedFormatError("temporal is a recursive stage: pass the state returned "
+                                         "by start() to every process() call")
+        frame = window[self.window[0]]
+        src = None
+        if source is not None:
+            src = source[self.window[0]] if source.ndim == 4 else source
+        elif not state.warned_no_source:
+            state.warned_no_source = True
+            log.warning("temporal: no source frames given; stabilising from the processed "
+                        "frames alone (weaker protection against ghosting)")
+        return temporal_step(state, frame, src, self.params)
+
+    def flush(self, state: Any = None) -> None:
+        if state is not None:
+            state.prev_out = state.prev_proc_small = state.prev_src_small = None
