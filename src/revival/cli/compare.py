@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import (ConfigError, InputNotFoundError, MissingDependencyError, OutputPathError,
@@ -50,20 +48,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise OutputPathError(f"folder {path.parent} does not exist; create it first", path=path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".revival-tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def format_table(result) -> str:
     from ..metrics.registry import BY_KEY
     lines = [f"reference: {result.reference}", f"distorted: {result.distorted}",
@@ -80,6 +64,7 @@ def format_table(result) -> str:
 def run(args: argparse.Namespace) -> int:
     """Execute ``revival compare``; returns the exit code."""
     from ..metrics.compare import compare
+    from ..metrics.report import write_html, write_text_atomic
     try:
         if args.max_frames is not None and args.max_frames < 1:
             raise ConfigError(f"--max-frames must be >= 1, got {args.max_frames}", key="max_frames")
@@ -95,10 +80,9 @@ def run(args: argparse.Namespace) -> int:
             if args.json == "-":
                 sys.stdout.write(text + "\n")
             else:
-                _write_atomic(Path(args.json), text + "\n")
+                write_text_atomic(Path(args.json), text + "\n")
         if args.report:
-            from ..metrics.report import render_html
-            _write_atomic(Path(args.report), render_html(result))
+            write_html(result, Path(args.report))
         if args.json != "-":
             print(format_table(result))
         return 0

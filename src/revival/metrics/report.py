@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputPathError
 from .registry import BY_KEY
 
 log = logging.getLogger(__name__)
@@ -214,21 +214,35 @@ svg {{ margin: 4px 12px 4px 0; }}
 """
 
 
-def write_html(result, path: str | Path, *, title: str = "Revival quality report") -> Path:
-    """Write :func:`render_html` to ``path`` atomically (temporary file, then rename)."""
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place.
+
+    Raises:
+        OutputPathError: the folder does not exist.
+    """
     path = Path(path)
     if not path.parent.is_dir():
-        raise ConfigError(f"cannot write {path}: folder {path.parent} does not exist", key="report")
+        raise OutputPathError(f"cannot write {path}: folder {path.parent} does not exist; "
+                              "create it first", path=path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".revival-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render_html(result, title=title))
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    log.info("wrote report %s", path)
     return path
+
+
+def write_html(result, path: str | Path, *, title: str = "Revival quality report") -> Path:
+    """Write :func:`render_html` to ``path`` atomically (temporary file, then rename)."""
+    out = write_text_atomic(path, render_html(result, title=title))
+    log.info("wrote report %s", out)
+    return out
 
 
 def write_report(reference: str | Path, output: str | Path, report: str | Path) -> Path:
