@@ -6,10 +6,12 @@ from ..errors import ConfigError
 from ..pipeline.stage import Stage
 from .denoise import Denoise
 from .resize import Resize
+from .upscale import Upscale
 
 _STAGES: list[type[Stage]] = [
     Denoise,
     Resize,
+    Upscale,
 ]
 
 

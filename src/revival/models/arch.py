@@ -1,0 +1,123 @@
+"""Super-resolution architectures (PyTorch; used for training and export only).
+
+``AnchorSR`` is a compact, quantisation-friendly network made of 3x3
+convolutions and ReLUs at low resolution, a pixel-shuffle upsampler and a
+global "anchor" skip: the input pixel is repeated ``scale**2`` times before the
+pixel shuffle, so the convolutions learn only the residual over nearest-neighbour
+upsampling. Every operation exports to plain ONNX (Conv, Relu, Add, Concat,
+DepthToSpace), so ONNX Runtime, OpenVINO and static INT8 quantisation handle it.
+
+Input: ``(N, C, H, W)`` float32 in [0, 1], ``C = 1`` (luma Y') or ``3`` (RGB,
+gamma-encoded). Output: ``(N, C, H*scale, W*scale)``, not clipped (the runtime
+clips to [0, 1]).
+
+Example:
+    >>> import torch
+    >>> net = build_arch("anchor_c48_b8", scale=4, channels=1)
+    >>> net(torch.rand(1, 1, 12, 16)).shape
+    torch.Size([1, 1, 48, 64])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+try:
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+except ImportError as exc:  # pragma: no cover - torch is the `train` extra
+    from ..errors import MissingDependencyError
+
+    raise MissingDependencyError(
+        "revival.models.arch needs PyTorch (training/export only); install the extra with "
+        "`pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu` then "
+        "`pip install -e .[train]`") from exc
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """Hyper-parameters of an :class:`AnchorSR` network.
+
+    Attributes:
+        width: feature channels of the body.
+        blocks: number of body convolutions (each followed by ReLU).
+        scale: upscaling factor (2, 3 or 4).
+        channels: image channels, 1 (Y') or 3 (RGB).
+    """
+
+    width: int
+    blocks: int
+    scale: int
+    channels: int
+
+    @property
+    def name(self) -> str:
+        return f"anchor_c{self.width}_b{self.blocks}"
+
+
+_NAME = re.compile(r"^anchor_c(\d+)_b(\d+)$")
+
+
+def parse_arch(name: str, *, scale: int, channels: int) -> ArchSpec:
+    """Parse ``"anchor_c<width>_b<blocks>"`` into an :class:`ArchSpec`.
+
+    Raises:
+        ValueError: the name does not follow that pattern or a value is out of range.
+    """
+    m = _NAME.match(name)
+    if not m:
+        raise ValueError(f"unknown architecture {name!r}; expected 'anchor_c<width>_b<blocks>', "
+                         f"e.g. 'anchor_c48_b8'")
+    width, blocks = int(m.group(1)), int(m.group(2))
+    if not 4 <= width <= 256 or not 1 <= blocks <= 64:
+        raise ValueError(f"{name}: width must be 4..256 and blocks 1..64")
+    if scale not in (2, 3, 4):
+        raise ValueError(f"scale must be 2, 3 or 4, got {scale}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (Y') or 3 (RGB), got {channels}")
+    return ArchSpec(width=width, blocks=blocks, scale=scale, channels=channels)
+
+
+class AnchorSR(nn.Module):
+    """Conv/ReLU body with a long skip, pixel shuffle and a nearest-neighbour anchor."""
+
+    def __init__(self, spec: ArchSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        c, w, s = spec.channels, spec.width, spec.scale
+        self.head = nn.Conv2d(c, w, 3, padding=1)
+        self.body = nn.ModuleList(nn.Conv2d(w, w, 3, padding=1) for _ in range(spec.blocks))
+        self.tail = nn.Conv2d(w, c * s * s, 3, padding=1)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for conv in [self.head, *self.body]:
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        # start as nearest-neighbour upsampling: the residual branch begins near zero
+        nn.init.normal_(self.tail.weight, std=1e-3)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s2 = self.spec.scale ** 2
+        feat = F.relu(self.head(x))
+        y = feat
+        for conv in self.body:
+            y = F.relu(conv(y))
+        y = self.tail(y + feat).float()  # fp32 residual add even under bf16 autocast
+        # anchor: each channel repeated s^2 times, in the channel order DepthToSpace expects
+        # (a Concat, which exports with dynamic H/W and quantises cleanly)
+        anchor = torch.cat([x[:, c:c + 1] for c in range(x.shape[1]) for _ in range(s2)], dim=1)
+        return F.pixel_shuffle(y + anchor, self.spec.scale)
+
+
+def build_arch(name: str, *, scale: int, channels: int) -> AnchorSR:
+    """Build an untrained network from its name (see :func:`parse_arch`)."""
+    return AnchorSR(parse_arch(name, scale=scale, channels=channels))
+
+
+def count_params(net: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)

@@ -1,0 +1,135 @@
+"""The explicit list of shipped models and their manifests.
+
+Each model id (``family.xN``, e.g. ``fidelity.x4``) names an ONNX file in
+``revival/models/weights/`` and a JSON manifest beside it (``<id>.json``) that
+states the contract: channels, colour, range, scale, tiling, precisions, opset,
+plus provenance (recipe, training data, commit) and measured metrics. Nothing
+is discovered by scanning folders; add a model by adding a line to ``_MODELS``.
+
+The sha256 of every weight file is verified before it is used.
+
+Example:
+    >>> [m.model_id for m in MODELS.values()][:1]
+    ['fidelity.x4']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ChecksumError, ConfigError, ModelNotFoundError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+Precision = Literal["fp32", "int8"]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered model id and the command that produces its weights."""
+
+    model_id: str
+    scale: int
+    description: str
+    recipe: str
+
+    @property
+    def manifest_path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.model_id}.json"
+
+
+_MODELS: list[ModelEntry] = [
+    ModelEntry("fidelity.x4", 4, "PSNR-oriented x4 luma SR, bicubic degradation, never "
+               "adversarial (forensic-safe)",
+               "python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 1 "
+               "--data ../shared/train/T91 ../shared/train/BSD200_train --iters 30000 "
+               "--out runs/fidelity_x4 && python -m revival.models.export "
+               "--ckpt runs/fidelity_x4/best.pt --id fidelity.x4"),
+    ModelEntry("fidelity.x2", 2, "PSNR-oriented x2 luma SR, bicubic degradation, never "
+               "adversarial (forensic-safe)",
+               "python -m revival.train.sr --arch anchor_c48_b8 --scale 2 --channels 1 "
+               "--data ../shared/train/T91 ../shared/train/BSD200_train "
+               "--init runs/fidelity_x4/best.pt --out runs/fidelity_x2 && "
+               "python -m revival.models.export --ckpt runs/fidelity_x2/best.pt --id fidelity.x2"),
+]
+
+
+def _index(entries: list[ModelEntry]) -> dict[str, ModelEntry]:
+    out: dict[str, ModelEntry] = {}
+    for e in entries:
+        if e.model_id in out:
+            raise ValueError(f"duplicate model id {e.model_id!r}")
+        out[e.model_id] = e
+    return out
+
+
+MODELS = _index(_MODELS)
+
+
+def model_entry(model_id: str) -> ModelEntry:
+    """The registry entry of ``model_id``.
+
+    Raises:
+        ConfigError: the id is not registered (the message lists the known ids).
+    """
+    try:
+        return MODELS[model_id]
+    except KeyError:
+        raise ConfigError(f"unknown model id {model_id!r}; known models: "
+                          f"{', '.join(sorted(MODELS))}", key="model") from None
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_manifest(model_id: str, *, weights_dir: Path | None = None) -> dict[str, Any]:
+    """The manifest of ``model_id`` as a dict.
+
+    Raises:
+        ConfigError: unknown id.
+        ModelNotFoundError: the manifest is missing (message names the command that makes it).
+    """
+    entry = model_entry(model_id)
+    path = (weights_dir or WEIGHTS_DIR) / f"{model_id}.json"
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"model {model_id!r} is registered but its manifest {path} is missing; "
+            f"train and export it with: {entry.recipe}", model_id=model_id)
+    return json.loads(path.read_text())
+
+
+def weight_path(model_id: str, precision: Precision = "fp32", *,
+                weights_dir: Path | None = None, verify: bool = True) -> Path:
+    """Path of the ONNX file of ``model_id`` at ``precision``, sha256-verified.
+
+    Raises:
+        ConfigError: unknown id or a precision the manifest does not list.
+        ModelNotFoundError: manifest or weight file missing.
+        ChecksumError: the file's sha256 differs from the manifest.
+    """
+    manifest = load_manifest(model_id, weights_dir=weights_dir)
+    files = manifest["files"]
+    if precision not in files:
+        raise ConfigError(f"model {model_id!r} has no {precision} weights; available: "
+                          f"{', '.join(sorted(files))}", key="precision")
+    info = files[precision]
+    path = (weights_dir or WEIGHTS_DIR) / info["file"]
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"weight file {path} of {model_id!r} is missing; reinstall revival or re-export "
+            f"it with: {model_entry(model_id).recipe}", model_id=model_id)
+    if verify:
+        digest = sha256_file(path)
+        if digest != info["sha256"]:
+            raise ChecksumError(f"{path}: sha256 {digest} does not match the manifest's "
+                                f"{info['sha256']}; the file is corrupt or was replaced — "
+                                f"reinstall revival or re-export the model", path=path)
+    return path

@@ -1,0 +1,151 @@
+"""Learned super-resolution: the ``upscale`` stage.
+
+Runs a registered ONNX model (``fidelity.x4`` ...) through :mod:`revival.runtime`
+(ONNX Runtime or OpenVINO, fp32 or INT8, tiled). RGB models see the RGB frame.
+Luma models see Y' computed with the clip's matrix; Cb and Cr are upsampled
+with Lanczos-3 and recombined with the same matrix, so the conversion itself is
+exact: where the model reproduced a Lanczos upsample, the result would equal a
+Lanczos upsample of the RGB frame (tested), and grey stays grey.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..frames.color import MATRIX_KR_KB
+from ..frames.spec import VideoSpec
+from ..pipeline.stage import Stage, check_range
+from .resize import resize
+
+log = logging.getLogger(__name__)
+DEFAULT_MATRIX = 1  # BT.709, used (and logged) when the clip's matrix has no Kr/Kb
+
+
+def _kr_kb(matrix: int) -> tuple[float, float]:
+    if matrix not in MATRIX_KR_KB:
+        log.info("matrix code %d has no luma weights; using BT.709 for the luma split", matrix)
+        matrix = DEFAULT_MATRIX
+    return MATRIX_KR_KB[matrix]
+
+
+def rgb_to_ycc(rgb: np.ndarray, matrix: int) -> np.ndarray:
+    """(..., 3) RGB -> (..., 3) Y' Cb Cr, full range, Y' in [0, 1], Cb/Cr in [-0.5, 0.5]."""
+    kr, kb = _kr_kb(matrix)
+    y = kr * rgb[..., 0] + (1 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]
+    cb = (rgb[..., 2] - y) / (2 * (1 - kb))
+    cr = (rgb[..., 0] - y) / (2 * (1 - kr))
+    return np.stack([y, cb, cr], axis=-1).astype(np.float32)
+
+
+def ycc_to_rgb(ycc: np.ndarray, matrix: int) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycc`."""
+    kr, kb = _kr_kb(matrix)
+    y, cb, cr = ycc[..., 0], ycc[..., 1], ycc[..., 2]
+    r = y + 2 * (1 - kr) * cr
+    b = y + 2 * (1 - kb) * cb
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
+    return np.stack([r, g, b], axis=-1).astype(np.float32)
+
+
+def upscale(frames: np.ndarray, *, model, tile: int = 0, matrix: int = DEFAULT_MATRIX) -> np.ndarray:
+    """Upscale RGB frames with a loaded SR model.
+
+    Args:
+        frames: (H, W, 3) or (T, H, W, 3) float32 RGB in [0, 1].
+        model: a :class:`revival.runtime.session.SRModel` (or anything with ``scale``,
+            ``channels`` and ``upscale(image, tile=)``).
+        tile: core tile size in input pixels; 0 = whole frame. The output does not
+            depend on it (within one 8-bit code value).
+        matrix: H.273 matrix code of the clip, used by luma models to split Y'/Cb/Cr.
+
+    Returns:
+        float32 RGB in [0, 1], (H*s, W*s, 3) or (T, H*s, W*s, 3).
+
+    Raises:
+        ConfigError: frames are not (..., H, W, 3).
+
+    Example:
+        >>> from revival.runtime.session import load_sr_model      # doctest: +SKIP
+        >>> upscale(np.zeros((18, 32, 3), np.float32), model=load_sr_model("fidelity.x4")).shape
+        (72, 128, 3)
+    """
+    if frames.ndim == 4:
+        return np.stack([upscale(f, model=model, tile=tile, matrix=matrix) for f in frames])
+    if frames.ndim != 3 or frames.shape[2] != 3:
+        raise ConfigError(f"upscale expects (H, W, 3) or (T, H, W, 3) RGB frames, got shape "
+                          f"{frames.shape}", key="upscale")
+    frame = np.asarray(frames, dtype=np.float32)
+    if model.channels == 3:
+        return model.upscale(frame, tile=tile)
+    ycc = rgb_to_ycc(frame, matrix)
+    y = model.upscale(ycc[..., :1], tile=tile)[..., 0]
+    chroma = resize(ycc[..., 1:], size=y.shape[:2], kernel="lanczos")
+    out = ycc_to_rgb(np.concatenate([y[..., None], chroma], axis=-1), matrix)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+@dataclass(frozen=True)
+class UpscaleParams:
+    """Parameters of the ``upscale`` stage.
+
+    Attributes:
+        model: registered model id (``fidelity.x4``, ``fidelity.x2``).
+        scale: upscaling factor; must equal the model's.
+        tile: core tile size in input pixels, 0 = whole frame.
+        backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
+        precision: ``"fp32"`` or ``"int8"``.
+        threads: inference threads, 0 = all cores.
+    """
+
+    model: str = "fidelity.x4"
+    scale: int = 4
+    tile: int = 0
+    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    precision: Literal["fp32", "int8"] = "fp32"
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        check_range("upscale", "scale", self.scale, 2, 4)
+        check_range("upscale", "tile", self.tile, 0, 8192)
+        check_range("upscale", "threads", self.threads, 0, 1024)
+
+
+class Upscale(Stage):
+    """Stage wrapper of :func:`upscale`; holds the loaded model session.
+
+    The model is loaded (and its sha256 verified) when the stage is built, so a
+    missing or corrupt model fails before any frame is decoded. ``configure``
+    records the clip's matrix, which luma models use to split Y'/Cb/Cr.
+    """
+
+    name = "upscale"
+    Params = UpscaleParams
+
+    def __init__(self, params: UpscaleParams | None = None) -> None:
+        super().__init__(params)
+        from ..models.registry import model_entry
+        from ..runtime.session import load_sr_model
+
+        p = self.params
+        entry = model_entry(p.model)
+        if entry.scale != p.scale:
+            raise ConfigError(f"upscale.scale is {p.scale} but model {p.model!r} is "
+                              f"x{entry.scale}; set scale={entry.scale} or pick an "
+                              f"x{p.scale} model", key="upscale.scale")
+        self.model = load_sr_model(p.model, precision=p.precision, backend=p.backend,
+                                   threads=p.threads or None)
+        self.matrix = DEFAULT_MATRIX
+
+    def configure(self, spec: VideoSpec) -> VideoSpec:
+        self.matrix = spec.color.matrix if spec.color.matrix in MATRIX_KR_KB else DEFAULT_MATRIX
+        s = self.params.scale
+        return spec.with_(width=spec.width * s, height=spec.height * s)
+
+    def process(self, window: np.ndarray, *, state: object = None) -> np.ndarray:
+        frame = window[self.window[0]]
+        return upscale(frame, model=self.model, tile=self.params.tile, matrix=self.matrix)

@@ -1,0 +1,153 @@
+"""Training pairs for super-resolution: image folders -> (LR, HR) patches.
+
+HR images are read as 8-bit RGB, optionally shrunk for scale augmentation,
+cropped to a multiple of ``scale`` and down-scaled with the MATLAB-compatible
+bicubic :func:`revival.stages.resize.resize`; the LR image is rounded to 8 bits,
+as the LR test sets are. For luma models both are converted to BT.601 Y'
+(full range, [0, 1]), the luma the SR literature evaluates on.
+
+Sampling is deterministic for a given seed: :class:`PatchSampler` draws crops,
+flips and 90-degree rotations from its own ``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputNotFoundError, UnsupportedFormatError
+from ..stages.resize import resize
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+BT601 = (0.299, 0.587, 0.114)
+
+
+def rgb_to_y601(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 full-range Y' of RGB in [0, 1]: (..., 3) -> (...) float32."""
+    r, g, b = BT601
+    return (r * rgb[..., 0] + g * rgb[..., 1] + b * rgb[..., 2]).astype(np.float32)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an 8-bit image file as RGB uint8 (H, W, 3)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(path)
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise UnsupportedFormatError(f"cannot read image {path}; expected PNG/BMP/JPEG/TIFF",
+                                     path=path)
+    return np.ascontiguousarray(img[:, :, ::-1])
+
+
+def list_images(folders: list[str | Path]) -> list[Path]:
+    """Every image file directly inside the given folders, sorted by name per folder."""
+    out: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputNotFoundError(folder)
+        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise UnsupportedFormatError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}",
+                                         path=folder)
+        out.extend(found)
+    return out
+
+
+def make_pair(hr_rgb8: np.ndarray, *, scale: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(LR, HR) float32 arrays (H, W, C) for one 8-bit RGB image, bicubic degradation.
+
+    HR is cropped to a multiple of ``scale``; LR = round(imresize(HR, 1/scale)).
+    """
+    h, w = (hr_rgb8.shape[0] // scale) * scale, (hr_rgb8.shape[1] // scale) * scale
+    hr = hr_rgb8[:h, :w].astype(np.float32) / 255.0
+    lr = resize(hr, scale=1.0 / scale, kernel="bicubic")
+    lr = np.round(np.clip(lr, 0.0, 1.0) * 255.0).astype(np.float32) / 255.0
+    if channels == 1:
+        return rgb_to_y601(lr)[..., None], rgb_to_y601(hr)[..., None]
+    return lr, hr
+
+
+@dataclass
+class PairSet:
+    """Pre-computed (LR, HR) images held in memory."""
+
+    lr: list[np.ndarray]
+    hr: list[np.ndarray]
+    scale: int
+
+
+def build_pairs(folders: list[str | Path], *, scale: int, channels: int,
+                shrink: tuple[float, ...] = (1.0,), min_lr: int = 24) -> PairSet:
+    """Load every image of ``folders`` and make bicubic pairs at each ``shrink`` factor.
+
+    ``shrink`` < 1 first down-scales the HR image (bicubic, antialiased), a standard way
+    to get more varied training data from a small set.
+    """
+    lrs, hrs = [], []
+    for path in list_images(folders):
+        rgb8 = read_rgb(path)
+        for f in shrink:
+            img = rgb8
+            if f != 1.0:
+                small = resize(rgb8.astype(np.float32) / 255.0, scale=f, kernel="bicubic")
+                img = np.round(np.clip(small, 0, 1) * 255.0).astype(np.uint8)
+            if min(img.shape[:2]) < min_lr * scale:
+                continue
+            lr, hr = make_pair(img, scale=scale, channels=channels)
+            lrs.append(lr)
+            hrs.append(hr)
+    log.info("built %d training pairs from %s", len(lrs), [str(f) for f in folders])
+    return PairSet(lr=lrs, hr=hrs, scale=scale)
+
+
+class PatchSampler:
+    """Random aligned (LR, HR) patches with flips and rotations, seeded.
+
+    Images are drawn with probability proportional to their area.
+    """
+
+    def __init__(self, pairs: PairSet, *, patch: int, seed: int) -> None:
+        self.pairs = pairs
+        self.patch = patch
+        self.rng = np.random.default_rng(seed)
+        areas = np.array([(lr.shape[0] - patch + 1) * (lr.shape[1] - patch + 1)
+                          for lr in pairs.lr], dtype=np.float64)
+        areas = np.maximum(areas, 0)
+        if areas.sum() == 0:
+            raise ValueError(f"no training image is at least {patch} LR pixels on each side")
+        self.p = areas / areas.sum()
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(LR, HR) batches, shapes (N, C, p, p) and (N, C, p*s, p*s), float32."""
+        s, p = self.pairs.scale, self.patch
+        lrs, hrs = [], []
+        for i in self.rng.choice(len(self.p), size=size, p=self.p):
+            lr, hr = self.pairs.lr[i], self.pairs.hr[i]
+            y = int(self.rng.integers(0, lr.shape[0] - p + 1))
+            x = int(self.rng.integers(0, lr.shape[1] - p + 1))
+            a = lr[y:y + p, x:x + p]
+            b = hr[y * s:(y + p) * s, x * s:(x + p) * s]
+            k = int(self.rng.integers(0, 8))
+            if k & 1:
+                a, b = a[:, ::-1], b[:, ::-1]
+            if k & 2:
+                a, b = a[::-1], b[::-1]
+            if k & 4:
+                a, b = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
+            lrs.append(a.transpose(2, 0, 1))
+            hrs.append(b.transpose(2, 0, 1))
+        return np.ascontiguousarray(np.stack(lrs)), np.ascontiguousarray(np.stack(hrs))

@@ -1,0 +1,241 @@
+"""Train a super-resolution network on an image folder (bicubic degradation).
+
+Command (the recipe of ``fidelity.x4``)::
+
+    python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 1 \\
+        --data ../shared/train/T91 ../shared/train/BSD200_train \\
+        --iters 16000 --out runs/fidelity_x4
+
+Writes ``<out>/log.txt`` (human-readable log), ``<out>/last.pt`` (checkpoint,
+every ``--ckpt-every`` iterations; a rerun of the same command resumes from it),
+``<out>/best.pt`` (best validation PSNR) and ``<out>/train.json`` (recipe,
+command, iterations, commit, validation history). Validation runs every
+``--val-every`` iterations on ``--val`` (default: ``../shared/data/Set5`` when it
+exists); it is for monitoring only, never for training.
+
+L1 loss, Adam (beta 0.9/0.99), linear warm-up then cosine decay. bf16 autocast on
+CPUs with native bf16 (measured 1.8x faster per iteration on AVX512-BF16 for
+``anchor_c48_b8``); ``--precision fp32`` turns it off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.arch import build_arch, count_params
+from .data import PatchSampler, build_pairs, rgb_to_y601
+from .evaluate import evaluate_set
+
+log = logging.getLogger("revival.train.sr")
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_VAL = REPO.parent / "shared" / "data" / "Set5"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                             text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        return "avx512_bf16" in Path("/proc/cpuinfo").read_text() or "amx_bf16" in Path(
+            "/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def lr_at(it: int, *, iters: int, base: float, floor: float, warmup: int) -> float:
+    """Learning rate at iteration ``it`` (0-based): linear warm-up, then cosine to ``floor``."""
+    if it < warmup:
+        return base * (it + 1) / warmup
+    t = (it - warmup) / max(1, iters - warmup)
+    return floor + 0.5 * (base - floor) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def make_upscaler(net: torch.nn.Module, channels: int):
+    """A NumPy ``upscale(lr_rgb) -> sr`` closure around ``net`` (eval mode, fp32)."""
+
+    @torch.no_grad()
+    def upscale(lr: np.ndarray) -> np.ndarray:
+        x = rgb_to_y601(lr)[None, None] if channels == 1 else lr.transpose(2, 0, 1)[None]
+        y = net(torch.from_numpy(np.ascontiguousarray(x))).clamp(0, 1)[0].numpy()
+        return y[0] if channels == 1 else y.transpose(1, 2, 0)
+
+    return upscale
+
+
+def load_init(net: torch.nn.Module, path: Path) -> list[str]:
+    """Copy every tensor of checkpoint ``path`` whose name and shape match; return the skipped."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = state.get("model", state)
+    own = net.state_dict()
+    skipped = [k for k in own if k not in state or state[k].shape != own[k].shape]
+    own.update({k: v for k, v in state.items() if k in own and v.shape == own[k].shape})
+    net.load_state_dict(own)
+    return skipped
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m revival.train.sr", description=__doc__.split("\n")[0])
+    p.add_argument("--arch", required=True, help="e.g. anchor_c48_b8")
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
+    p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
+    p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
+                   help="HR scale-augmentation factors")
+    p.add_argument("--iters", type=int, required=True)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--patch", type=int, default=48, help="LR patch size in pixels")
+    p.add_argument("--lr", type=float, default=8e-4)
+    p.add_argument("--min-lr", type=float, default=1e-6)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init", type=Path, default=None, help="initialise from a checkpoint "
+                   "(tensors with matching names and shapes)")
+    p.add_argument("--val", type=Path, default=DEFAULT_VAL if DEFAULT_VAL.is_dir() else None)
+    p.add_argument("--no-val", action="store_true", help="skip validation")
+    p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--ckpt-every", type=int, default=250)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    if args.iters < 1 or args.batch < 1 or args.patch < 8:
+        p.error("--iters and --batch must be >= 1 and --patch >= 8")
+    if args.no_val:
+        args.val = None
+    elif args.val is not None and not (args.val / f"LRbicx{args.scale}").is_dir():
+        p.error(f"--val {args.val} has no LRbicx{args.scale}/ folder; pass a test set "
+                f"(<set>/LRbicx{args.scale}, <set>/GTmod12) or --no-val")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    pkg_log = logging.getLogger("revival")
+    handlers = [logging.FileHandler(args.out / "log.txt"), logging.StreamHandler(sys.stderr)]
+    for h in handlers:
+        h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        pkg_log.addHandler(h)
+    pkg_log.setLevel(logging.INFO)
+    try:
+        return _train(args, argv)
+    finally:
+        for h in handlers:
+            pkg_log.removeHandler(h)
+            h.close()
+
+
+def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and cpu_has_bf16())
+    command = "python -m revival.train.sr " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+    net = build_arch(args.arch, scale=args.scale, channels=args.channels)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    log.info("command: %s", command)
+    log.info("arch %s scale %d channels %d params %d bf16 %s", args.arch, args.scale,
+             args.channels, count_params(net), bf16)
+
+    pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
+                        shrink=tuple(args.shrink), min_lr=args.patch)
+    sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
+
+    start, history, best = 0, [], -1.0
+    last = args.out / "last.pt"
+    if last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sampler.set_state(ck["sampler"])
+        torch.set_rng_state(ck["torch_rng"])
+        start, history, best = ck["iter"], ck["history"], ck["best"]
+        log.info("resumed from %s at iteration %d", last, start)
+    elif args.init is not None:
+        skipped = load_init(net, args.init)
+        log.info("initialised from %s (re-initialised: %s)", args.init, skipped or "none")
+
+    def save(path: Path, it: int) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "iter": it,
+                    "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
+                    "history": history, "best": best, "arch": args.arch, "scale": args.scale,
+                    "channels": args.channels}, tmp)
+        os.replace(tmp, path)
+
+    def write_summary(it: int) -> None:
+        summary = {"command": command, "arch": args.arch, "scale": args.scale,
+                   "channels": args.channels, "params": count_params(net), "iterations": it,
+                   "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
+                   "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
+                   "shrink": args.shrink, "seed": args.seed, "bf16": bf16,
+                   "data": [str(d) for d in args.data], "commit": git_commit(),
+                   "init": None if args.init is None else str(args.init),
+                   "validation": history, "best_val_psnr_y": best}
+        tmp = args.out / "train.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2))
+        os.replace(tmp, args.out / "train.json")
+
+    net.train()
+    t0, loss_sum, n_sum = time.perf_counter(), 0.0, 0
+    for it in range(start, args.iters):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(it, iters=args.iters, base=args.lr, floor=args.min_lr,
+                            warmup=args.warmup)
+        lr_np, hr_np = sampler.batch(args.batch)
+        x, y = torch.from_numpy(lr_np), torch.from_numpy(hr_np)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = net(x)
+        loss = F.l1_loss(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item()
+        n_sum += 1
+        done = it + 1
+        if done % 100 == 0:
+            dt = time.perf_counter() - t0
+            log.info("iter %d loss %.5f lr %.2e %.3f s/iter", done, loss_sum / n_sum,
+                     opt.param_groups[0]["lr"], dt / n_sum)
+            t0, loss_sum, n_sum = time.perf_counter(), 0.0, 0
+        val_now = args.val is not None and (done % args.val_every == 0 or done == args.iters)
+        if val_now:
+            net.eval()
+            res = evaluate_set(args.val, make_upscaler(net, args.channels), scale=args.scale)
+            net.train()
+            history.append({"iter": done, **res})
+            log.info("val iter %d %s psnr_y %.3f ssim_y %.4f", done, args.val.name,
+                     res["psnr_y"], res["ssim_y"])
+            if res["psnr_y"] > best:
+                best = res["psnr_y"]
+                save(args.out / "best.pt", done)
+        if done % args.ckpt_every == 0 or done == args.iters or val_now:
+            save(last, done)
+            write_summary(done)
+    save(args.out / "final.pt", args.iters)
+    write_summary(args.iters)
+    log.info("done: %d iterations, best validation psnr_y %.3f", args.iters, best)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from revival.stages.resize import resize
+from revival.train.data import PatchSampler, build_pairs, make_pair, rgb_to_y601
+from revival.train.evaluate import psnr_y, ssim_y
+
+
+def write_images(folder, n=3, size=(70, 90)):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        yy, xx = np.mgrid[0:size[0], 0:size[1]]
+        img = 127 + 100 * np.sin(xx / (3 + i))[..., None] * np.cos(yy / 5)[..., None]
+        img = img + rng.normal(0, 10, img.shape[:2] + (3,))
+        cv2.imwrite(str(folder / f"im{i}.png"), np.clip(img, 0, 255).astype(np.uint8))
+    return folder
+
+
+def test_make_pair_is_bicubic_and_8bit():
+    rgb8 = np.random.default_rng(0).integers(0, 256, (30, 41, 3), dtype=np.uint8)
+    lr, hr = make_pair(rgb8, scale=4, channels=3)
+    assert hr.shape == (28, 40, 3) and lr.shape == (7, 10, 3)
+    np.testing.assert_array_equal(np.round(lr * 255), lr * 255)  # on the 8-bit grid
+    ref = np.clip(resize(rgb8[:28, :40].astype(np.float32) / 255, scale=0.25, kernel="bicubic"), 0, 1)
+    assert np.abs(lr - ref).max() <= 0.5 / 255 + 1e-6
+
+
+def test_sampler_is_seeded_and_aligned(tmp_path):
+    pairs = build_pairs([write_images(tmp_path / "imgs")], scale=2, channels=1, min_lr=8)
+    a = PatchSampler(pairs, patch=8, seed=3).batch(4)
+    b = PatchSampler(pairs, patch=8, seed=3).batch(4)
+    c = PatchSampler(pairs, patch=8, seed=4).batch(4)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+    lr, hr = a
+    assert lr.shape == (4, 1, 8, 8) and hr.shape == (4, 1, 16, 16)
+    # the LR patch is the bicubic downscale of its HR patch (away from the patch border)
+    down = np.stack([resize(h[0], scale=0.5, kernel="bicubic") for h in hr])
+    assert np.abs(down[:, 2:-2, 2:-2] - lr[:, 0, 2:-2, 2:-2]).mean() < 0.02
+
+
+def test_metrics():
+    hr = np.round(np.random.default_rng(0).random((20, 20, 3)) * 255).astype(np.float32) / 255
+    assert psnr_y(hr, hr, border=2) == float("inf")
+    assert ssim_y(hr, hr, border=2) == pytest.approx(1.0)
+    worse = np.clip(hr + np.random.default_rng(1).normal(0, 0.1, hr.shape), 0, 1)
+    assert 15 < psnr_y(worse, hr, border=2) < 30
+    assert ssim_y(worse, hr, border=2) < 0.95
+    assert rgb_to_y601(np.ones((1, 3), np.float32))[0] == pytest.approx(1.0)
+
+
+def test_lr_schedule():
+    from revival.train.sr import lr_at
+
+    pytest.importorskip("torch")
+    assert lr_at(0, iters=100, base=1.0, floor=0.0, warmup=10) == pytest.approx(0.1)
+    assert lr_at(10, iters=100, base=1.0, floor=0.0, warmup=10) == pytest.approx(1.0)
+    assert lr_at(100, iters=100, base=1.0, floor=0.1, warmup=10) == pytest.approx(0.1)
+
+
+def test_train_resume_and_summary(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train.sr import main
+
+    data = write_images(tmp_path / "imgs", size=(64, 64))
+    out = tmp_path / "run"
+    args = ["--arch", "anchor_c4_b1", "--scale", "2", "--data", str(data), "--shrink", "1.0",
+            "--patch", "12", "--batch", "2", "--ckpt-every", "2", "--precision", "fp32",
+            "--threads", "1", "--no-val", "--out", str(out)]
+    assert main(args + ["--iters", "3"]) == 0
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["iterations"] == 3 and summary["arch"] == "anchor_c4_b1"
+    assert "python -m revival.train.sr" in summary["command"]
+    main(args + ["--iters", "5"])
+    assert json.loads((out / "train.json").read_text())["iterations"] == 5
+    assert "resumed from" in (out / "log.txt").read_text()
