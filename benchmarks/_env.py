@@ -45,7 +45,8 @@ def environment() -> dict[str, Any]:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "commit": commit, "dirty_tree": dirty,
-        "machine": {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_1min": round(os.getloadavg()[0], 2)},
         "versions": {"python": platform.python_version(), "numpy": _version("numpy"),
                      "av": av.__version__, "ffmpeg": ".".join(map(str, av.ffmpeg_version_info))
                      if isinstance(av.ffmpeg_version_info, tuple) else str(av.ffmpeg_version_info),
@@ -65,7 +66,8 @@ def write_results(name: str, results: dict[str, Any], table: str, *, notes: str 
         md += [notes.rstrip(), ""]
     md += [f"Command: `{env['command']}`  ", f"Commit: `{env['commit']}`"
            f"{' (with uncommitted changes)' if env['dirty_tree'] else ''}, {env['date']}  ",
-           f"Machine: {env['machine']['cpu']}, {env['machine']['cores']} cores; "
+           f"Machine: {env['machine']['cpu']}, {env['machine']['cores']} cores "
+           f"(load average {env['machine']['load_average_1min']} when written); "
            f"FFmpeg {env['versions']['ffmpeg']}, PyAV {env['versions']['av']}", ""]
     path = DOCS / f"{name}.md"
     path.write_text("\n".join(md), encoding="utf-8")
