@@ -106,3 +106,13 @@ def test_probe_analyze_json(clip: Path, capsys: pytest.CaptureFixture) -> None:
     analysis = json.loads(capsys.readouterr().out)["analysis"]
     assert analysis["frames"] == 6 and analysis["preset"] in ("copy", "lanczos", "denoise")
     assert analysis["noise_sigma"] >= 0 and analysis["blockiness"] > 0
+
+
+def test_restore_report_and_flags_after_the_command(clip: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    out, report = tmp_path / "o.mkv", tmp_path / "r.html"
+    assert main(["restore", str(clip), "-o", str(out), "--preset", "lanczos", "--report",
+                 str(report), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    html = report.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "psnr" in html.lower()

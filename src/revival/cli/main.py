@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -58,11 +59,24 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", metavar="FILE.html", help="write an HTML quality report")
 
 
+def _common_flags(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument("--quiet", action="store_true", default=default, help="no progress output")
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="log details and show tracebacks")
+
+
+class _SubParser(_Parser):
+    """Sub-command parser that also accepts --quiet/--debug after the command name."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        _common_flags(self, default=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="revival", description="Restore and enhance video.")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _common_flags(parser, default=False)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_SubParser)
     _add_restore(sub)
     p = sub.add_parser("probe", help="describe a media file")
     p.add_argument("input")
@@ -110,7 +124,7 @@ def _restore(args: argparse.Namespace) -> int:
         if printer is not None:
             printer.finish()
     if args.report:
-        _report(args.input, result.output, Path(args.report))
+        _report(args.input, result.output, Path(args.report), quiet=args.quiet)
     if not args.quiet:
         fps_done = result.frames / result.seconds if result.seconds else 0.0
         print(f"wrote {result.output} ({result.frames} frames, {result.output_spec.width}x"
@@ -118,13 +132,14 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(reference: str, output: Path, report: Path) -> None:
+def _report(reference: str, output: Path, report: Path, *, quiet: bool) -> None:
     try:
         from ..metrics.report import write_report
     except ImportError as exc:
         raise ConfigError(f"--report needs the metrics module ({exc})", key="report") from None
     write_report(reference, output, report)
-    print(f"wrote report {report}")
+    if not quiet:
+        print(f"wrote report {report}")
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -179,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers[args.command] = compare_cli.run
     try:
         return handlers[args.command](args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("revival: interrupted; no output was left at the final path", file=sys.stderr)
         return 130
