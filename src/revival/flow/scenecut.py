@@ -59,7 +59,12 @@ def _features(frame: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     hists = [np.histogram(z[..., c], bins=_BINS, range=(-3.0, 3.0))[0] for c in range(z.shape[2])]
     hist = np.concatenate(hists).astype(np.float32)
     hist /= max(hist.sum(), 1.0)
-    grey = z.mean(axis=2)
+    # local contrast normalisation: spatially varying exposure does not look like new content
+    grey = cv2.GaussianBlur(np.ascontiguousarray(z.mean(axis=2), dtype=np.float32), (0, 0), 1.0)
+    sigma = max(2.0, ws / 12)
+    mean_l = cv2.GaussianBlur(grey, (0, 0), sigma)
+    var_l = cv2.GaussianBlur(grey * grey, (0, 0), sigma) - mean_l * mean_l
+    grey = (grey - mean_l) / np.sqrt(np.maximum(var_l, 0) + 0.25)
     grey = (grey - grey.mean()) / max(float(grey.std()), 1e-3)
     return grey.astype(np.float32), hist
 
@@ -117,9 +122,14 @@ class CutDetector:
         self._prev, self.last = None, None
         self._recent.clear()
 
-    def is_cut(self, score: CutScore) -> bool:
-        """Decide on one transition given the shot's recent residuals (does not update them)."""
-        base = float(np.median(self._recent)) if self._recent else 0.0
+    def is_cut(self, score: CutScore, *, base: float | None = None) -> bool:
+        """Decide on one transition given the shot's recent residuals (does not update them).
+
+        ``base`` replaces the median of the recent residuals (for callers that
+        score a whole window at once).
+        """
+        if base is None:
+            base = float(np.median(self._recent)) if self._recent else 0.0
         if score.residual < max(self.threshold, self.relative * base):
             return False
         return score.hist >= self.hist_threshold or score.residual >= self.strong

@@ -104,10 +104,13 @@ def _segment(smalls: list[np.ndarray], centre: int) -> tuple[int, int]:
     det = CutDetector()
     feats = [_features(f, 160) for f in smalls]
     first, last = 0, len(smalls) - 1
-    for t in range(1, len(smalls)):
-        if smalls[t] is smalls[t - 1]:
-            continue
-        if det.is_cut(_score(feats[t - 1], feats[t])):
+    scores = {t: _score(feats[t - 1], feats[t]) for t in range(1, len(smalls))
+              if smalls[t] is not smalls[t - 1]}
+    if not scores:
+        return first, last
+    base = float(np.median([s.residual for s in scores.values()]))
+    for t, score in scores.items():
+        if det.is_cut(score, base=base):
             if t <= centre:
                 first = t
             elif last == len(smalls) - 1:

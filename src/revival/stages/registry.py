@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..pipeline.stage import Stage
+from .deflicker import Deflicker
 from .denoise import Denoise
 from .resize import Resize
+from .temporal import Temporal
 from .upscale import Upscale
 
 _STAGES: list[type[Stage]] = [
+    Deflicker,
     Denoise,
     Resize,
+    Temporal,
     Upscale,
 ]
 

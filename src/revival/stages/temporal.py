@@ -37,7 +37,8 @@ import cv2
 import numpy as np
 
 from ..errors import UnsupportedFormatError
-from ..flow.dis import Preset, check_frame, estimate_flow, resize_flow, working_size
+from ..flow.dis import (Preset, check_frame, estimate_flow, fit_global_motion, resize_flow,
+                        working_size)
 from ..flow.scenecut import CutDetector
 from ..flow.warping import Interpolation, inside_mask, occlusion_mask, warp
 from ..pipeline.stage import Stage, check_range
@@ -67,7 +68,13 @@ class TemporalParams:
         smooth: Gaussian sigma (pixels) applied to the correction; > 0 keeps
             resampling artefacts of the history out of the finest detail, at the
             cost of leaving fine-grained flicker in.
-        interpolation: resampling of the history (``cubic`` accumulates less blur).
+        global_motion: where the dense flow agrees (within half a pixel) with a
+            robust affine fit of the whole field, use the fit: camera motion is
+            then known to a small fraction of a pixel.
+        interpolation: resampling of the history. The history is resampled once
+            per frame, so interpolation error accumulates on moving content:
+            ``cubic`` is the real-time default, ``lanczos`` (about 80 ms per 720p
+            frame more) leaves less flicker and blur on sub-pixel pans.
     """
 
     strength: float = 0.8
@@ -79,6 +86,7 @@ class TemporalParams:
     scene_cuts: bool = True
     smooth: float = 0.0
     interpolation: Interpolation = "cubic"
+    global_motion: bool = True
 
     def __post_init__(self) -> None:
         check_range("temporal", "strength", self.strength, 0.0, 0.95)
@@ -193,6 +201,9 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         a, b = proc_g, prev_g
     flow = estimate_flow(a, b, preset=p.flow_preset)
     flow_bw = estimate_flow(b, a, preset=p.flow_preset) if p.occlusion else None
+    if p.global_motion:
+        model, agree = fit_global_motion(flow, inlier=0.5 * p.flow_scale)
+        flow = np.where(agree[..., None], model, flow)
     delta = np.zeros(3, np.float32)
     if src_small is not None:
         delta = (src_mean - state.prev_src_mean).astype(np.float32)
@@ -227,7 +238,8 @@ def stabilise_temporal(processed: np.ndarray, originals: np.ndarray | None = Non
                        flow_preset: Preset = "fast", flow_scale: float = 0.5,
                        flow_on: FlowOn = "processed", occlusion: bool = True,
                        scene_cuts: bool = True, smooth: float = 0.0,
-                       interpolation: Interpolation = "cubic") -> np.ndarray:
+                       interpolation: Interpolation = "cubic",
+                       global_motion: bool = True) -> np.ndarray:
     """Remove per-frame-processing flicker from a clip.
 
     Args:
@@ -235,7 +247,7 @@ def stabilise_temporal(processed: np.ndarray, originals: np.ndarray | None = Non
         originals: (T, h, w, 3) float32 RGB in [0, 1], the frames that stage received
             (any size), or None to work from the processed frames alone (weaker).
         strength, tolerance, flow_preset, flow_scale, flow_on, occlusion, scene_cuts,
-            smooth, interpolation: see :class:`TemporalParams`.
+            smooth, interpolation, global_motion: see :class:`TemporalParams`.
 
     Returns:
         (T, H, W, 3) float32 in [0, 1]; frame count unchanged.
@@ -252,7 +264,7 @@ def stabilise_temporal(processed: np.ndarray, originals: np.ndarray | None = Non
     params = TemporalParams(strength=strength, tolerance=tolerance, flow_preset=flow_preset,
                             flow_scale=flow_scale, flow_on=flow_on, occlusion=occlusion,
                             scene_cuts=scene_cuts, smooth=smooth,
-                            interpolation=interpolation)
+                            interpolation=interpolation, global_motion=global_motion)
     if getattr(processed, "ndim", 0) != 4:
         raise UnsupportedFormatError(f"processed: expected (T, H, W, 3), got "
                                      f"{getattr(processed, 'shape', type(processed).__name__)}")

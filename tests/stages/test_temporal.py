@@ -1,0 +1,154 @@
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from revival.errors import ConfigError, UnsupportedFormatError
+from revival.stages.registry import stage_class
+from revival.stages.temporal import Temporal, TemporalParams, stabilise_temporal
+from revival.testing.motion import align_to_first, known_motion_clip, pan_offsets, textured_image
+
+H, W = 72, 96
+
+
+def _clip(frames=10, velocity=(0.0, 0.0), seed=0):
+    canvas = textured_image(160, 200, seed=seed)
+    offs = pan_offsets(frames, velocity=velocity, start=(30.0, 30.0))
+    return known_motion_clip(canvas, offs, H, W), offs
+
+
+def _per_frame(gt, sigma=0.04, seed=1):
+    """Independent per-frame 'restoration' errors: noise then a light blur."""
+    rng = np.random.default_rng(seed)
+    src = np.clip(gt + rng.normal(0, sigma, gt.shape).astype(np.float32), 0, 1)
+    proc = np.stack([cv2.GaussianBlur(f, (0, 0), 0.7) for f in src])
+    return src, proc
+
+
+def _flicker(clip, gt, offs, border=8):
+    e = align_to_first(clip - gt, offs)[:, border:-border, border:-border]
+    return float(np.nanmean(np.nanvar(e, axis=0)))
+
+
+def _drive(stage, processed, sources):
+    """What the pipeline does for a stage with needs_source: pass the pre-stage frames."""
+    state = stage.start()
+    past, future = stage.window
+    out = []
+    for t in range(len(processed)):
+        idx = [min(max(t + d, 0), len(processed) - 1) for d in range(-past, future + 1)]
+        out.append(stage.process(processed[idx], state=state, source=sources[idx]))
+    stage.flush(state)
+    return np.stack(out)
+
+
+def test_smoke_shapes_and_frame_count():
+    gt, _ = _clip(6)
+    src, proc = _per_frame(gt)
+    out = stabilise_temporal(proc, src)
+    assert out.shape == proc.shape and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    np.testing.assert_array_equal(out[0], proc[0])   # nothing to blend with yet
+
+
+def test_strength_zero_returns_input():
+    gt, _ = _clip(5)
+    src, proc = _per_frame(gt)
+    np.testing.assert_array_equal(stabilise_temporal(proc, src, strength=0.0), proc)
+
+
+@pytest.mark.parametrize("velocity", [(0.0, 0.0), (1.5, 0.5)])
+def test_lowers_flicker_without_losing_fidelity(velocity):
+    gt, offs = _clip(12, velocity)
+    src, proc = _per_frame(gt)
+    out = stabilise_temporal(proc, src)
+    before, after = _flicker(proc, gt, offs), _flicker(out, gt, offs)
+    assert after < (0.4 if velocity == (0.0, 0.0) else 0.7) * before
+    mse = lambda a: float(np.mean((a[:, 8:-8, 8:-8] - gt[:, 8:-8, 8:-8]) ** 2))  # noqa: E731
+    assert mse(out) <= mse(proc)
+
+
+def test_no_ghosting_on_fast_motion_and_occlusion():
+    # a bright square jumps 14 px per frame over a pan: no frame may get worse by > 0.5 dB
+    gt, _ = _clip(8, (3.0, 1.0), seed=4)
+    for t in range(len(gt)):
+        x = 5 + 9 * t
+        gt[t, 20:44, x:x + 24] = (0.95, 0.9, 0.2)
+    src, proc = _per_frame(gt, seed=2)
+    out = stabilise_temporal(proc, src)
+    for t in range(len(gt)):
+        e_proc = np.mean((proc[t] - gt[t]) ** 2)
+        e_out = np.mean((out[t] - gt[t]) ** 2)
+        assert 10 * np.log10(e_proc / e_out) > -0.5, t
+
+
+def test_resets_at_scene_cut():
+    a, _ = _clip(6, seed=1)
+    b, _ = _clip(6, seed=2)
+    gt = np.concatenate([a, b])
+    src, proc = _per_frame(gt)
+    stage = Temporal()
+    state = stage.start()
+    outs = [stage.process(proc[t:t + 1], state=state, source=src[t:t + 1]) for t in range(12)]
+    assert state.cuts == [6]
+    np.testing.assert_array_equal(outs[6], proc[6])   # first frame of the new shot untouched
+
+
+def test_follows_real_brightness_change():
+    gt, _ = _clip(10)
+    gt = np.clip(gt * np.linspace(0.6, 1.0, 10, dtype=np.float32)[:, None, None, None], 0, 1)
+    src, proc = _per_frame(gt)
+    out = stabilise_temporal(proc, src)
+    lag = np.abs(out.mean(axis=(1, 2, 3)) - gt.mean(axis=(1, 2, 3)))
+    assert lag.max() < 0.01
+
+
+def test_source_of_other_size_and_no_source():
+    gt, offs = _clip(8)
+    src, proc = _per_frame(gt)
+    small = np.stack([cv2.resize(f, (W // 2, H // 2), interpolation=cv2.INTER_AREA) for f in src])
+    out = stabilise_temporal(proc, small)
+    assert out.shape == proc.shape
+    assert _flicker(out, gt, offs) < 0.5 * _flicker(proc, gt, offs)
+    out2 = stabilise_temporal(proc, None)
+    assert _flicker(out2, gt, offs) < 0.5 * _flicker(proc, gt, offs)
+
+
+def test_stage_with_pipeline_driver_matches_pure_function():
+    gt, _ = _clip(6, (1.0, 0.0))
+    src, proc = _per_frame(gt)
+    stage = stage_class("temporal").from_dict({"strength": 0.7})
+    assert stage.needs_source and stage.window == (0, 0)
+    np.testing.assert_allclose(_drive(stage, proc, src), stabilise_temporal(proc, src, strength=0.7),
+                               atol=1e-6)
+
+
+def test_state_is_per_run():
+    gt, _ = _clip(4)
+    src, proc = _per_frame(gt)
+    stage = Temporal()
+    first = _drive(stage, proc, src)
+    second = _drive(stage, proc, src)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_errors():
+    with pytest.raises(ConfigError) as info:
+        Temporal.from_dict({"strength": 1.5})
+    assert info.value.key == "temporal.strength"
+    with pytest.raises(ConfigError):
+        Temporal.from_dict({"flow_preset": "slow"})
+    with pytest.raises(ConfigError):
+        Temporal.from_dict({"strenght": 0.5})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TemporalParams().strength = 0.1  # type: ignore[misc]
+    clip = np.zeros((3, 32, 32, 3), np.float32)
+    with pytest.raises(UnsupportedFormatError):
+        stabilise_temporal(clip, clip[:2])
+    with pytest.raises(UnsupportedFormatError):
+        stabilise_temporal(clip[0])
+    with pytest.raises(UnsupportedFormatError):
+        stabilise_temporal(clip.astype(np.uint8))
+    with pytest.raises(UnsupportedFormatError):
+        Temporal().process(clip[:1])   # recursive stage needs its state
