@@ -78,3 +78,15 @@ def test_unknown_precision_is_config_error(tmp_path):
     (tmp_path / "fidelity.x4.json").write_text(json.dumps(m))
     with pytest.raises(ConfigError, match="int8"):
         weight_path("fidelity.x4", "int8", weights_dir=tmp_path)
+
+
+@pytest.mark.parametrize("model_id", shipped())
+def test_model_card_states_contract_and_checksums(model_id):
+    from revival.models.cards import render_card
+
+    manifest = load_manifest(model_id)
+    card = render_card(manifest)
+    assert card.startswith(f"# {model_id}")
+    for info in manifest["files"].values():
+        assert info["sha256"] in card
+    assert f"x{manifest['input']['scale']}" in card

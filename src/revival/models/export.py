@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-data", type=Path, default=Path(__file__).resolve().parents[4]
                    / "shared" / "data")
     p.add_argument("--out-dir", type=Path, default=WEIGHTS_DIR)
+    p.add_argument("--recipe-note", default="", help="free text recorded in the manifest's "
+                   "recipe (e.g. how the schedule was changed on resume)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -183,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                          "scale augmentation %s; no test-set images. Dataset terms: research "
                          "use, see ../shared/train/SOURCES.md" % (scale, recipe.get("shrink")),
         "adversarial": False,
-        "recipe": {"command": recipe.get("command"), "export_command":
+        "recipe": {"command": recipe.get("command"),
+                   "commands": recipe.get("commands", [recipe.get("command")]),
+                   "note": args.recipe_note or None, "export_command":
                    "python -m revival.models.export " + " ".join(sys.argv[1:] if argv is None
                                                                  else argv),
                    "iterations": ck["iter"], "batch": recipe.get("batch"),

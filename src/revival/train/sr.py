@@ -160,7 +160,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                         shrink=tuple(args.shrink), min_lr=args.patch)
     sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
 
-    start, history, best = 0, [], -1.0
+    start, history, best, commands = 0, [], -1.0, [command]
     last = args.out / "last.pt"
     if last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
@@ -169,6 +169,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         sampler.set_state(ck["sampler"])
         torch.set_rng_state(ck["torch_rng"])
         start, history, best = ck["iter"], ck["history"], ck["best"]
+        commands = ck.get("commands", []) + [f"{command}  # resumed at {start}"]
         log.info("resumed from %s at iteration %d", last, start)
     elif args.init is not None:
         skipped = load_init(net, args.init)
@@ -178,12 +179,14 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         tmp = path.with_suffix(".tmp")
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "iter": it,
                     "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
-                    "history": history, "best": best, "arch": args.arch, "scale": args.scale,
+                    "history": history, "best": best, "commands": commands,
+                    "arch": args.arch, "scale": args.scale,
                     "channels": args.channels}, tmp)
         os.replace(tmp, path)
 
     def write_summary(it: int) -> None:
-        summary = {"command": command, "arch": args.arch, "scale": args.scale,
+        summary = {"command": command, "commands": commands, "arch": args.arch,
+                   "scale": args.scale,
                    "channels": args.channels, "params": count_params(net), "iterations": it,
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
