@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+import cv2
 import numpy as np
 
 from ..errors import ConfigError
@@ -55,10 +56,48 @@ def _contributions(n_in: int, n_out: int, kernel: str, antialias: bool) -> tuple
     return idx[:, keep], weights[:, keep]
 
 
+@lru_cache(maxsize=64)
+def _phase_kernels(scale: int, kernel: str) -> tuple[np.ndarray, int]:
+    """Per-phase correlation kernels for upscaling by an integer factor.
+
+    Output sample ``q * scale + p`` is ``sum_k K_p[k] * in[q + k - anchor]``.
+    """
+    support = _SUPPORT[kernel]
+    anchor = int(math.ceil(support))
+    offsets = np.arange(-anchor, anchor + 1)
+    kernels = []
+    for p in range(scale):
+        d = (p + 0.5) / scale - 0.5
+        w = _kernel(kernel, d - offsets)
+        kernels.append((w / w.sum()).astype(np.float32))
+    return np.stack(kernels), anchor
+
+
+def _upscale_axis_integer(img: np.ndarray, scale: int, axis: int, kernel: str) -> np.ndarray:
+    """Integer-factor upscaling along one axis with OpenCV filters (polyphase)."""
+    kernels, anchor = _phase_kernels(scale, kernel)
+    one = np.ones(1, np.float32)
+    work = np.ascontiguousarray(img, dtype=np.float32)
+    shape = list(work.shape)
+    shape[axis] *= scale
+    out = np.empty(shape, np.float32)
+    for p, k in enumerate(kernels):
+        if axis == 0:
+            f = cv2.sepFilter2D(work, -1, one, k, anchor=(0, anchor), borderType=cv2.BORDER_REFLECT)
+            out[p::scale] = f
+        else:
+            f = cv2.sepFilter2D(work, -1, k, one, anchor=(anchor, 0), borderType=cv2.BORDER_REFLECT)
+            out[:, p::scale] = f
+    return out
+
+
 def _resize_axis(img: np.ndarray, n_out: int, axis: int, kernel: str, antialias: bool) -> np.ndarray:
     n_in = img.shape[axis]
     if n_in == n_out:
         return img
+    if (n_out % n_in == 0 and img.dtype == np.float32 and img.ndim in (2, 3)
+            and (img.ndim == 2 or img.shape[2] <= 4)):
+        return _upscale_axis_integer(img, n_out // n_in, axis, kernel)
     idx, w = _contributions(n_in, n_out, kernel, antialias)
     moved = np.moveaxis(img, axis, 0)
     out = np.zeros((n_out,) + moved.shape[1:], dtype=img.dtype)
