@@ -8,7 +8,8 @@ frame with optical flow and blended with the current *processed* frame,
     out_t = P_t + strength * c_t * (warp(out_{t-1}) + delta_t - P_t),
 
 where ``c_t`` in [0, 1] is a per-pixel confidence and ``delta_t`` the global
-(per-channel) brightness change of the source, so that real fades pass through.
+brightness change of the source (median over motion-aligned pixels), so that
+real fades pass through.
 The confidence is the product of
 
 - flow consistency: forward and backward flow must agree (occlusions, flow errors);
@@ -46,6 +47,8 @@ from ..pipeline.stage import Stage, check_range
 log = logging.getLogger(__name__)
 
 FlowOn = Literal["processed", "source"]
+_PROC_FACTOR = 4.0  # the processed-frame guard tolerates this many times more squared error
+_LOW = 0.6  # local-mean (structured) differences are judged against this fraction of tolerance
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,6 @@ class TemporalState:
     prev_out: np.ndarray | None = None
     prev_proc_small: np.ndarray | None = None
     prev_src_small: np.ndarray | None = None
-    prev_src_mean: np.ndarray = field(default_factory=lambda: np.zeros(3))
     detector: CutDetector = field(default_factory=CutDetector)
     frames: int = 0
     cuts: list[int] = field(default_factory=list)
@@ -121,9 +123,18 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
-def _excess(diff: np.ndarray, mask: np.ndarray, box: int) -> np.ndarray:
-    """Local mean squared difference minus twice its median over ``mask`` (the noise floor)."""
-    local = cv2.boxFilter(cv2.multiply(diff, diff), -1, (box, box))
+def _excess(diff: np.ndarray, mask: np.ndarray, box: int, *, structured: bool = False) -> np.ndarray:
+    """Local mean squared difference minus twice its median over ``mask`` (the noise floor).
+
+    With ``structured`` the difference is averaged over the box first, so
+    zero-mean noise and flicker cancel and only a local offset (a ghost, a
+    misplaced edge, a brightness change) remains.
+    """
+    if structured:
+        mean = cv2.boxFilter(diff, -1, (box, box))
+        local = cv2.multiply(mean, mean)
+    else:
+        local = cv2.boxFilter(cv2.multiply(diff, diff), -1, (box, box))
     vals = local[::3, ::3][mask[::3, ::3]]
     floor = float(np.median(vals)) if vals.size else 0.0
     return np.maximum(local - 2.0 * floor, 0.0)
@@ -154,9 +165,11 @@ def confidence_map(cur_src: np.ndarray | None, prev_src: np.ndarray | None,
         conf[occlusion_mask(flow, flow_bw)] = 0.0
     if cur_src is not None and prev_src is not None:
         d = cur_src - warp(prev_src, flow) - np.float32(delta)
-        conf *= np.exp(-_excess(d, inside, box) / (tolerance * tolerance))
+        conf *= np.exp(-_excess(d, inside, box) / (tolerance * tolerance)
+                       - _excess(d, inside, box, structured=True) / (_LOW * tolerance) ** 2)
     dp = cur_proc - warped_out - np.float32(delta)
-    conf *= np.exp(-_excess(dp, inside, box) / (4.0 * tolerance * tolerance))
+    conf *= np.exp(-_excess(dp, inside, box) / (_PROC_FACTOR * tolerance * tolerance)
+                   - _excess(dp, inside, box, structured=True) / (_LOW * tolerance) ** 2)
     return cv2.GaussianBlur(conf, (0, 0), 1.0)
 
 
@@ -184,15 +197,10 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         state.prev_out = None
     proc_g = _gray(proc_small)
     src_g = _gray(src_small) if src_small is not None else None
-    src_mean = np.zeros(3)
-    if src_small is not None:
-        m = cv2.mean(src_small)
-        src_mean = np.asarray(m[:3] if src_small.ndim == 3 else (m[0],) * 3)
     if (state.prev_out is None or state.prev_out.shape != processed.shape
             or (src_g is None) != (state.prev_src_small is None)):
         state.prev_out = processed.copy()
         state.prev_proc_small, state.prev_src_small = proc_g, src_g
-        state.prev_src_mean = src_mean
         return processed
     prev_g = state.prev_proc_small          # grey output of the previous frame, flow resolution
     if p.flow_on == "source" and src_g is not None:
@@ -204,10 +212,14 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     if p.global_motion:
         model, agree = fit_global_motion(flow, inlier=0.5 * p.flow_scale)
         flow = np.where(agree[..., None], model, flow)
-    delta = np.zeros(3, np.float32)
-    if src_small is not None:
-        delta = (src_mean - state.prev_src_mean).astype(np.float32)
-    delta_g = float(delta @ np.array([0.299, 0.587, 0.114], np.float32))
+    delta_g = 0.0
+    if src_g is not None:
+        # illumination change = median difference of the motion-aligned source; content that
+        # enters, leaves or is occluded changes the plain mean but not this median
+        inside = inside_mask(flow)[::2, ::2]
+        d = (src_g - warp(state.prev_src_small, flow))[::2, ::2][inside]
+        delta_g = float(np.median(d)) if d.size else 0.0
+    delta = np.full(3, delta_g, np.float32)
     warped_g = warp(prev_g, flow)
     conf = confidence_map(src_g, state.prev_src_small, proc_g, warped_g, flow, flow_bw,
                           tolerance=p.tolerance, delta=delta_g)
@@ -229,7 +241,6 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     np.clip(out, 0.0, 1.0, out=out)
     state.prev_out = out
     state.prev_proc_small, state.prev_src_small = out_g, src_g
-    state.prev_src_mean = src_mean
     return out
 
 
