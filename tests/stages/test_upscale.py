@@ -19,7 +19,7 @@ class LanczosModel:
     channels, scale = 1, 2
 
     def upscale(self, image: np.ndarray, *, tile: int = 0) -> np.ndarray:
-        return resize(image, scale=self.scale, kernel="lanczos")
+        return resize(image[..., 0], scale=self.scale, kernel="lanczos")[..., None]
 
 
 @pytest.fixture(scope="module")

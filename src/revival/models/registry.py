@@ -41,19 +41,20 @@ class ModelEntry:
         return WEIGHTS_DIR / f"{self.model_id}.json"
 
 
+_TRAIN = ("python -m revival.train.sr --arch anchor_c48_b8 --channels 1 "
+          "--data ../shared/train/T91 ../shared/train/BSD200_train ")
+_EXPORT = "python -m revival.models.export --calib ../shared/train/BSD200_train "
+
 _MODELS: list[ModelEntry] = [
     ModelEntry("fidelity.x4", 4, "PSNR-oriented x4 luma SR, bicubic degradation, never "
                "adversarial (forensic-safe)",
-               "python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 1 "
-               "--data ../shared/train/T91 ../shared/train/BSD200_train --iters 10000 "
-               "--out runs/fidelity_x4 && python -m revival.models.export "
-               "--ckpt runs/fidelity_x4/best.pt --id fidelity.x4"),
+               _TRAIN + "--scale 4 --iters 8000 --out runs/fidelity_x4 && "
+               + _EXPORT + "--ckpt runs/fidelity_x4/final.pt --id fidelity.x4"),
     ModelEntry("fidelity.x2", 2, "PSNR-oriented x2 luma SR, bicubic degradation, never "
-               "adversarial (forensic-safe)",
-               "python -m revival.train.sr --arch anchor_c48_b8 --scale 2 --channels 1 "
-               "--data ../shared/train/T91 ../shared/train/BSD200_train "
-               "--init runs/fidelity_x4/best.pt --iters 3000 --lr 5e-4 --out runs/fidelity_x2 && "
-               "python -m revival.models.export --ckpt runs/fidelity_x2/best.pt --id fidelity.x2"),
+               "adversarial (forensic-safe); body initialised from the x4 model",
+               _TRAIN + "--scale 2 --init runs/fidelity_x4/final.pt --iters 1500 --lr 5e-4 "
+               "--out runs/fidelity_x2 && "
+               + _EXPORT + "--ckpt runs/fidelity_x2/final.pt --id fidelity.x2"),
 ]
 
 
