@@ -66,7 +66,7 @@ def known_motion(quick: bool) -> list[dict]:
     motions = {"static": dict(velocity=(0.0, 0.0)),
                "pan 1.7,0.6 px/f": dict(velocity=(1.7, 0.6)),
                "sub-pixel jitter": dict(velocity=(0.0, 0.0), jitter=0.5, seed=1)}
-    variants = {"temporal": {}, "temporal (lanczos)": {"interpolation": "lanczos"}}
+    variants = {"temporal": {}, "temporal strength 0.9": {"strength": 0.9}}
     for path in images:
         canvas = read_png(path)
         for motion, kw in motions.items():
@@ -202,6 +202,7 @@ def speed(repeats: int = 3) -> dict:
                          ("linear warp", TemporalParams(interpolation="linear")),
                          ("lanczos warp", TemporalParams(interpolation="lanczos"))):
         runs = []
+        load = os.getloadavg()[0]
         for _ in range(repeats):
             state, times = TemporalState(), []
             for f in clip:
@@ -209,7 +210,8 @@ def speed(repeats: int = 3) -> dict:
                 temporal_step(state, f, f, params)
                 times.append(time.perf_counter() - t0)
             runs.append(1000 * float(np.median(times[1:])))
-        out[name] = {"median_ms": float(np.median(runs)), "min_ms": float(min(runs)), "runs_ms": runs}
+        out[name] = {"median_ms": float(np.median(runs)), "min_ms": float(min(runs)), "runs_ms": runs,
+                     "load_average_before": load}
         print(f"speed 720p {name}: median {out[name]['median_ms']:.1f} ms (runs {runs})", flush=True)
     out["load_average_1min"] = os.getloadavg()[0]
     return out
@@ -222,11 +224,11 @@ def main() -> int:
     if not (D / "Vid4").is_dir():
         print(f"evaluation data not found at {D}; set REVIVAL_DATA", file=sys.stderr)
         return 2
+    spd = speed()   # first, before other libraries start thread pools
     km = known_motion(args.quick)
     real = real_clips(args.quick)
     dfl, archival = deflicker_section(args.quick)
     cuts = scene_cuts()
-    spd = speed()
     results = {"known_motion": km, "real_clips": real, "deflicker": dfl, "archival": archival,
                "scene_cuts": cuts, "speed_720p": spd}
     t1 = markdown_table(["image", "motion", "method", "flicker per-frame", "flicker out", "reduction %",

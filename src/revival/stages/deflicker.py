@@ -12,9 +12,9 @@ channel and undoes it:
    normalises patch means, so flicker does not disturb the match);
 3. local mean and standard deviation of each channel (Gaussian window of
    ``spatial`` times the frame width) are measured on every aligned neighbour;
-4. the targets are the temporal medians of those statistics, which ignore
-   outliers (dust, a neighbour the flow got wrong); neighbours beyond a scene
-   cut are left out;
+4. the targets are trimmed temporal means of those statistics (the extremes,
+   such as dust or a neighbour the flow got wrong, are left out); neighbours
+   beyond a scene cut are left out too;
 5. the centre frame is mapped ``(x - mean) * std_target / std + mean_target``
    with the small maps upsampled to full resolution.
 
@@ -56,6 +56,10 @@ class DeflickerParams:
         analysis_width: width in pixels of the copies on which statistics are measured.
         max_gain: largest contrast change applied (and 1 / max_gain the smallest).
         motion: align neighbours with optical flow before measuring (off for locked-off shots).
+        trim: fraction of the lowest and of the highest neighbour statistics left out
+            of the temporal mean (0 is a plain mean, 0.45 close to a median); a
+            trimmed mean averages random flicker better than a median and still
+            ignores dust and neighbours the flow got wrong.
     """
 
     strength: float = 1.0
@@ -65,6 +69,7 @@ class DeflickerParams:
     analysis_width: int = 192
     max_gain: float = 2.0
     motion: bool = True
+    trim: float = 0.1
 
     def __post_init__(self) -> None:
         check_range("deflicker", "strength", self.strength, 0.0, 1.0)
@@ -72,6 +77,7 @@ class DeflickerParams:
         check_range("deflicker", "spatial", self.spatial, 0.005, 1.0)
         check_range("deflicker", "analysis_width", self.analysis_width, 32, 1024)
         check_range("deflicker", "max_gain", self.max_gain, 1.0, 8.0)
+        check_range("deflicker", "trim", self.trim, 0.0, 0.45)
 
 
 def _small(frame: np.ndarray, width: int) -> np.ndarray:
@@ -97,6 +103,15 @@ def _stats(img: np.ndarray, mask: np.ndarray, sigma: float | None) -> tuple[np.n
     mean = blur(img * m) / wsum
     var = blur(img * img * m) / wsum - mean * mean
     return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+def _robust_mean(stack: np.ndarray, trim: float) -> np.ndarray:
+    """Mean over axis 0 after dropping the ``trim`` fraction of lowest and highest values."""
+    n = stack.shape[0]
+    k = int(n * trim)
+    if k == 0 or n - 2 * k < 1:
+        return stack.mean(axis=0)
+    return np.sort(stack, axis=0)[k:n - k].mean(axis=0)
 
 
 def _segment(smalls: list[np.ndarray], centre: int) -> tuple[int, int]:
@@ -161,8 +176,8 @@ def deflicker_frame(window: np.ndarray, *, centre: int, params: DeflickerParams)
         means.append(mu)
         stds.append(sd)
     mu_c, sd_c = means[centre - first], stds[centre - first]
-    mu_t = np.median(np.stack(means), axis=0)
-    sd_t = np.median(np.stack(stds), axis=0)
+    mu_t = _robust_mean(np.stack(means), params.trim)
+    sd_t = _robust_mean(np.stack(stds), params.trim)
     s = params.strength
     gain = np.clip((sd_t + _EPS) / (sd_c + _EPS), 1 / params.max_gain, params.max_gain)
     gain = 1.0 + s * (gain - 1.0)
@@ -182,12 +197,12 @@ def deflicker_frame(window: np.ndarray, *, centre: int, params: DeflickerParams)
 
 def deflicker(frames: np.ndarray, *, strength: float = 1.0, radius: int = 7,
               mode: Mode = "local", spatial: float = 0.04, analysis_width: int = 192,
-              max_gain: float = 2.0, motion: bool = True) -> np.ndarray:
+              max_gain: float = 2.0, motion: bool = True, trim: float = 0.1) -> np.ndarray:
     """Remove luminance and colour flicker from a clip.
 
     Args:
         frames: (T, H, W, 3) float32 RGB in [0, 1].
-        strength, radius, mode, spatial, analysis_width, max_gain, motion: see
+        strength, radius, mode, spatial, analysis_width, max_gain, motion, trim: see
             :class:`DeflickerParams`.
 
     Returns:
@@ -205,7 +220,8 @@ def deflicker(frames: np.ndarray, *, strength: float = 1.0, radius: int = 7,
         True
     """
     params = DeflickerParams(strength=strength, radius=radius, mode=mode, spatial=spatial,
-                             analysis_width=analysis_width, max_gain=max_gain, motion=motion)
+                             analysis_width=analysis_width, max_gain=max_gain, motion=motion,
+                             trim=trim)
     if getattr(frames, "ndim", 0) != 4:
         raise UnsupportedFormatError(f"frames: expected (T, H, W, 3), got "
                                      f"{getattr(frames, 'shape', type(frames).__name__)}")
