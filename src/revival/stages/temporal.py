@@ -19,6 +19,11 @@ The confidence is the product of
 - processed agreement: the warped history must not differ from the new processed
   frame by much more than the usual flicker (a guard that works without a source).
 
+Each agreement test looks at two things: the local mean squared difference
+above the frame's noise floor (misaligned texture), and the square of the local
+*mean* difference (a ghost or a misplaced edge: zero-mean noise and flicker
+cancel in it, so it is judged against a tighter tolerance).
+
 The filter restarts at scene cuts (detected on the source). Pixels with no
 confidence take the processed frame unchanged, so there is no ghosting where the
 flow fails; ``strength=0`` returns the processed frames bit for bit.
