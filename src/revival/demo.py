@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -22,10 +23,72 @@ from .io.decode import VideoReader
 from .io.images import write_image
 from .pipeline.job import restore
 from .stages.resize import resize
-from .testing.clips import _encode_tone, fill_plane, scene
+from .testing.clips import _encode_tone, fill_plane
 
 log = logging.getLogger(__name__)
 DEMO_PRESET = "demo"
+
+
+@lru_cache(maxsize=2)
+def _landscape_canvas(height: int, width: int, seed: int) -> np.ndarray:
+    """A wide procedural landscape (float32 RGB): sky, hills, grass texture, a house, a sign."""
+    rng = np.random.default_rng(seed)
+    h, w = height, width
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    v = yy / h
+
+    def fractal(octaves: int = 6) -> np.ndarray:
+        out = np.zeros((h, w), np.float32)
+        for o in range(octaves):
+            cells = 4 * 2 ** o
+            grid = rng.random((cells * h // w + 2, cells + 2)).astype(np.float32)
+            out += cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC) / 2 ** o
+        return out / 2.0
+
+    sky = np.stack([0.45 + 0.35 * v, 0.62 + 0.25 * v, 0.92 - 0.05 * v], axis=-1)
+    img = sky.astype(np.float32)
+    clouds = np.clip(fractal(5) - 0.55, 0, 1)[..., None] * 1.6
+    img = img * (1 - clouds) + clouds * 0.97
+    sun = (xx - 0.4 * w) ** 2 + (yy - 0.18 * h) ** 2 < (0.05 * h) ** 2
+    img[sun] = (1.0, 0.93, 0.7)
+    texture = fractal(8)
+    blades = cv2.resize(rng.random((h // 2, w)).astype(np.float32), (w, h),
+                        interpolation=cv2.INTER_LINEAR)  # fine vertical grass strokes
+    for depth, (base, colour) in enumerate([(0.45, (0.35, 0.5, 0.4)), (0.58, (0.25, 0.45, 0.2)),
+                                            (0.7, (0.3, 0.55, 0.15))]):
+        ridge = base * h + 0.06 * h * np.sin(xx / w * (5 + 3 * depth) + depth) \
+            + 0.03 * h * np.sin(xx / w * 23 + 2 * depth)
+        land = yy > ridge
+        shade = (0.65 + 0.35 * texture + 0.12 * depth * (blades - 0.5))[..., None]
+        img[land] = (np.array(colour, np.float32) * shade)[land]
+    canvas = np.ascontiguousarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    for x0 in (int(0.05 * w), int(0.33 * w)):
+        top, size = int(0.55 * h), int(0.18 * h)
+        cv2.rectangle(canvas, (x0, top), (x0 + size, top + size), (205, 190, 160), -1)
+        pts = np.array([[x0 - size // 8, top], [x0 + size // 2, top - size // 2],
+                        [x0 + size + size // 8, top]], np.int32)
+        cv2.fillPoly(canvas, [pts], (150, 60, 45))
+        for wx in (x0 + size // 6, x0 + size * 3 // 5):
+            cv2.rectangle(canvas, (wx, top + size // 5), (wx + size // 4, top + size // 2),
+                          (60, 80, 110), -1)
+            cv2.line(canvas, (wx + size // 8, top + size // 5), (wx + size // 8, top + size // 2),
+                     (235, 235, 235), 1)
+    scale = h / 360
+    cv2.rectangle(canvas, (int(0.2 * w), int(0.78 * h)), (int(0.2 * w + 190 * scale),
+                  int(0.78 * h + 40 * scale)), (240, 235, 220), -1)
+    cv2.putText(canvas, "REVIVAL 1987", (int(0.2 * w + 10 * scale), int(0.78 * h + 29 * scale)),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (40, 40, 40), max(1, int(2 * scale)),
+                cv2.LINE_AA)
+    return canvas.astype(np.float32) / 255.0
+
+
+def landscape(index: int, height: int, width: int, *, seed: int = 7) -> np.ndarray:
+    """Frame ``index`` of a slow pan (2 px per frame at 720 lines) over the landscape."""
+    canvas = _landscape_canvas(height, width * 2, seed)
+    shift = 2.0 * height / 720 * index
+    m = np.array([[1, 0, shift], [0, 1, 0]], np.float32)
+    return cv2.warpAffine(canvas, m, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
 
 
 def make_demo_input(path: Path, *, frames: int = 48, width: int = 320, height: int = 180,
@@ -43,7 +106,7 @@ def make_demo_input(path: Path, *, frames: int = 48, width: int = 320, height: i
         audio.layout = "stereo"
         audio.metadata["language"] = "eng"
         for i in range(frames):
-            hr = scene(i, height * 2, width * 2, seed=seed)
+            hr = landscape(i, height * 2, width * 2, seed=seed)
             lr = resize(hr, scale=0.5, kernel="bicubic")
             lr = lr + rng.normal(0, 0.015, lr.shape).astype(np.float32)
             planes = rgb_to_planes(np.clip(lr, 0, 1), color, bit_depth=8, chroma="420")
