@@ -46,7 +46,8 @@ def main(argv: list[str]) -> int:
         if not script.exists():
             print(f"{name}: {script.name} is not in this checkout; skipped", file=sys.stderr)
             continue
-        rc = subprocess.call([sys.executable, str(script), *extra], cwd=HERE.parent)
+        rc = subprocess.call([sys.executable, str(script.relative_to(HERE.parent)), *extra],
+                             cwd=HERE.parent)
         if rc != 0:
             failed.append(name)
     if failed:

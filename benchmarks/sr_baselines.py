@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -168,6 +169,7 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     data = datasets(args.datasets.split(","), args.limit)
+    load_start = os.getloadavg()
     lp = perceptual()
     results: dict = {"datasets": {}, "methods_skipped": [], "lpips_metric":
                      "ST-LPIPS alex (stlpips-pytorch 0.0.2 weights)" if lp else None}
@@ -195,6 +197,8 @@ def main() -> int:
         except Exception:  # noqa: BLE001
             versions[mod] = None
     results["extra_versions"] = versions
+    results["load_average_1min"] = {"start": round(load_start[0], 2),
+                                    "end": round(os.getloadavg()[0], 2)}
     results["published_bicubic"] = PUBLISHED_BICUBIC
     table = markdown_table(["dataset", "method", "PSNR-Y (dB)", "SSIM-Y", "ST-LPIPS",
                             "s/frame", "E_warp x1e3", "tOF"], rows)
@@ -206,6 +210,9 @@ def main() -> int:
              "the ground truth) and tOF (TecoGAN) on Vid4 city; ground-truth E_warp x1e3 = "
              + (f"{next(iter(results['datasets'].get('Vid4_city', {}).values()), {}).get('ewarp_gt_x1e3', float('nan')):.3f}"
                 if "Vid4_city" in results["datasets"] else "n/a") + ".")
+    notes += (f" Machine load (1-min average) {results['load_average_1min']['start']} at start, "
+              f"{results['load_average_1min']['end']} at end, on {os.cpu_count()} cores: other work "
+              "shared the CPU, so s/frame is an upper bound.")
     if results["methods_skipped"]:
         notes += f" Skipped (not installed): {', '.join(results['methods_skipped'])}."
     path = write_results(args.name, results, table, notes=notes)
