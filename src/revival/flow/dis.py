@@ -125,38 +125,47 @@ def estimate_flow(reference: np.ndarray, target: np.ndarray, *, preset: Preset =
     return resize_flow(flow, h, w).astype(np.float32, copy=False)
 
 
-def fit_global_motion(flow: np.ndarray, *, step: int = 4, iterations: int = 3,
+def fit_global_motion(flow: np.ndarray, *, step: int = 8, iterations: int = 3,
                       inlier: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Robust affine fit to a flow field: (model flow (H, W, 2), inlier mask (H, W) bool).
 
-    The affine model ``F(x, y) = A [x, y, 1]`` is fitted by least squares on a
-    grid of every ``step``-th pixel, then refitted on the pixels whose dense flow
-    lies within ``inlier`` pixels of the model. Averaging over many pixels gives
-    camera motion (pans, zooms, small rotations) to a small fraction of a pixel,
-    much finer than per-pixel DIS vectors.
+    Starting from the median translation, an affine model ``F(x, y) = A [x, y, 1]``
+    is refitted by least squares on a grid of every ``step``-th pixel, keeping
+    the vectors within a shrinking band (``inlier`` pixels, then half, then a
+    quarter) of the current model; the plain translation is kept unless the
+    affine model fits clearly better. Averaging over many pixels gives camera
+    motion (pans, zooms, small rotations) to a small fraction of a pixel, finer
+    than single DIS vectors. The mask marks pixels whose dense flow lies within
+    ``inlier`` pixels of the model.
+
+    Example:
+        >>> f = np.zeros((32, 32, 2), np.float32); f[..., 0] = 1.5
+        >>> model, agree = fit_global_motion(f)
+        >>> bool(np.allclose(model, f) and agree.all())
+        True
     """
+    from .warping import _grid, _sqnorm  # local import: warping imports nothing from here
+
     h, w = flow.shape[:2]
-    ys, xs = np.mgrid[0:h:step, 0:w:step]
-    design = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)], axis=1).astype(np.float64)
+    grid = _grid(h, w)
+    sub = grid[::step, ::step].reshape(-1, 2).astype(np.float64)
+    design = np.concatenate([sub, np.ones((len(sub), 1))], axis=1)
     target = flow[::step, ::step].reshape(-1, 2).astype(np.float64)
-    # start from the median translation, then tighten the inlier band while refitting;
-    # keep the plain translation unless the affine model explains the field clearly better
     coef = np.zeros((3, 2))
     coef[2] = np.median(target, axis=0)
     translation = coef.copy()
+
+    def spread(c: np.ndarray) -> np.ndarray:
+        return np.sqrt(((design @ c - target) ** 2).sum(axis=1))
+
     for i in range(iterations):
-        band = inlier * 0.5 ** i
-        keep = np.sqrt(((design @ coef - target) ** 2).sum(axis=1)) < band
+        keep = spread(coef) < inlier * 0.5 ** i
         if keep.sum() < 12:
             break
         coef, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
-    def spread(c: np.ndarray) -> float:
-        return float(np.median(np.sqrt(((design @ c - target) ** 2).sum(axis=1))))
-    if spread(coef) > 0.8 * spread(translation):
+    if np.median(spread(coef)) > 0.8 * np.median(spread(translation)):
         coef = translation
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    c = coef.astype(np.float32)
-    model = np.stack([gx * c[0, 0] + gy * c[1, 0] + c[2, 0],
-                      gx * c[0, 1] + gy * c[1, 1] + c[2, 1]], axis=2)
-    dist = np.sqrt(((flow - model) ** 2).sum(axis=2))
-    return model, dist < inlier
+    m = coef.T.astype(np.float32)                                # (2, 3): [[a, b, tx], [c, d, ty]]
+    model = cv2.transform(grid, m[:, :2]) + m[:, 2]
+    agree = _sqnorm(cv2.subtract(flow, model)) < inlier * inlier
+    return model.astype(np.float32, copy=False), agree

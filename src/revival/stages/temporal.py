@@ -216,7 +216,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     flow_bw = estimate_flow(b, a, preset=p.flow_preset) if p.occlusion else None
     if p.global_motion:
         model, agree = fit_global_motion(flow, inlier=0.5 * p.flow_scale)
-        flow = np.where(agree[..., None], model, flow)
+        cv2.copyTo(model, agree.view(np.uint8), flow)
     delta_g = 0.0
     if src_g is not None:
         # illumination change = median difference of the motion-aligned source; content that
@@ -243,7 +243,8 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         out = cv2.add(processed, cv2.multiply(correction, cv2.merge([weight, weight, weight])))
     else:
         out = cv2.blendLinear(warped, processed, weight, 1.0 - weight)
-    np.clip(out, 0.0, 1.0, out=out)
+    cv2.min(out, (1.0, 1.0, 1.0, 1.0), dst=out)
+    cv2.max(out, (0.0, 0.0, 0.0, 0.0), dst=out)
     state.prev_out = out
     state.prev_proc_small, state.prev_src_small = out_g, src_g
     return out
