@@ -33,7 +33,7 @@ from _env import SHARED_DATA, write_results  # noqa: E402
 from revival.models.registry import MODELS, WEIGHTS_DIR, load_manifest  # noqa: E402
 from revival.runtime.session import available_backends, load_sr_model  # noqa: E402
 from revival.stages.resize import resize  # noqa: E402
-from revival.train.evaluate import evaluate_set, rgb_to_y601  # noqa: E402
+from revival.train.evaluate import evaluate_set, has_lr, rgb_to_y601  # noqa: E402
 
 log = logging.getLogger("sr_models")
 TARGETS = {"fidelity.x4": {"Set5": 32.0, "Set14": 28.5, "ms_320x180": 50.0},
@@ -65,8 +65,8 @@ def main() -> int:
     rows = []
     for scale in sorted({MODELS[m].scale for m in args.models.split(",")}):
         res = {s: evaluate_set(SHARED_DATA / s, lambda lr: resize(lr, scale=scale,
-                                                                 kernel="bicubic"), scale=scale)
-               for s in sets}
+                                                                 kernel="bicubic"),
+                               scale=scale, make_lr=True) for s in sets}
         results[f"bicubic.x{scale}"] = {"quality": res}
         rows.append([f"bicubic x{scale}", "-", "-", *[f"{res[s]['psnr_y']:.2f} / "
                                                     f"{res[s]['ssim_y']:.4f}" for s in sets], "-"])
@@ -85,7 +85,8 @@ def main() -> int:
                         return model.upscale(rgb_to_y601(lr)[..., None])[..., 0]
                     return model.upscale(lr)
 
-                quality = {s: evaluate_set(SHARED_DATA / s, up, scale=scale) for s in sets}
+                quality = {s: evaluate_set(SHARED_DATA / s, up, scale=scale, make_lr=True)
+                           for s in sets}
                 ms = time_model(model, repeats=args.repeats)
                 log.info("%s %s %s: %s, %.1f ms", model_id, precision, backend,
                          {s: round(q["psnr_y"], 3) for s, q in quality.items()}, ms)
@@ -115,8 +116,11 @@ def main() -> int:
               f"ms / 320x180 ({args.threads} threads)"]
     table = "| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"
     table += "\n".join("| " + " | ".join(str(c) for c in r) + " |" for r in rows)
+    made = [f"{s} x{k}" for s in sets for k in (2, 4) if not has_lr(SHARED_DATA / s, k)]
     notes = ("Y-PSNR/SSIM: BT.601 Y, border crop = scale, MATLAB-bicubic LR inputs "
-             "(LRbicx<s>) vs GTmod12, outputs rounded to 8 bits. Speed: model time only "
+             "(LRbicx<s>) vs GTmod12, outputs rounded to 8 bits. Sets without official LR "
+             f"files ({', '.join(made) or 'none'}) use LR made from GTmod12 with "
+             "revival.stages.resize (MATLAB-compatible bicubic, 8-bit). Speed: model time only "
              "(ONNX input to output), median over repeats, on a shared machine; other "
              "jobs were running, so times are upper bounds. Targets: "
              + json.dumps(TARGETS))

@@ -14,6 +14,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from ..stages.resize import resize
 from .data import list_images, read_rgb, rgb_to_y601
 
 
@@ -54,18 +55,31 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, *, border: int) -> float:
     return float(np.mean(num / den))
 
 
+def has_lr(folder: str | Path, scale: int) -> bool:
+    """Whether a test set ships its own ``LRbicx<scale>`` inputs."""
+    return (Path(folder) / f"LRbicx{scale}").is_dir()
+
+
 def evaluate_set(folder: str | Path, upscale: Callable[[np.ndarray], np.ndarray], *,
-                 scale: int) -> dict[str, float]:
+                 scale: int, make_lr: bool = False) -> dict[str, float]:
     """Mean Y-PSNR/SSIM of ``upscale`` over a test set.
 
     ``upscale`` receives LR RGB float32 (H, W, 3) in [0, 1] and returns SR as RGB
-    (H*s, W*s, 3) or Y' (H*s, W*s).
+    (H*s, W*s, 3) or Y' (H*s, W*s). With ``make_lr`` and no ``LRbicx<s>`` folder, the
+    LR inputs are made from GTmod12 with the MATLAB-compatible bicubic resize,
+    rounded to 8 bits (reproduces the official LR files within one level).
     """
     folder = Path(folder)
     psnrs, ssims = [], []
-    for lr_path in list_images([folder / f"LRbicx{scale}"]):
+    own_lr = has_lr(folder, scale)
+    names = list_images([folder / (f"LRbicx{scale}" if own_lr or not make_lr else "GTmod12")])
+    for lr_path in names:
         hr = read_rgb(folder / "GTmod12" / lr_path.name).astype(np.float32) / 255.0
-        lr = read_rgb(lr_path).astype(np.float32) / 255.0
+        if own_lr:
+            lr = read_rgb(lr_path).astype(np.float32) / 255.0
+        else:
+            lr = np.round(np.clip(resize(hr, scale=1 / scale, kernel="bicubic"), 0, 1) * 255) / 255
+            lr = lr.astype(np.float32)
         sr = upscale(lr)
         if sr.shape[:2] != hr.shape[:2]:
             raise ValueError(f"{lr_path.name}: SR shape {sr.shape} does not match HR {hr.shape}")
