@@ -4,8 +4,8 @@ Flow fields are ``(H, W, 2)`` float32 in pixels (x, y), mapping each pixel of a
 reference frame to its position in a target frame (see :mod:`revival.flow.dis`).
 """
 
-from .dis import Preset, estimate_flow, resize_flow, to_gray8
-from .scenecut import CutDetector, cut_scores, detect_cuts
+from .dis import Preset, estimate_flow, fit_global_motion, resize_flow, to_gray8
+from .scenecut import CutDetector, cut_scores, detect_cuts, frame_features, transition_score
 from .warping import consistency_error, endpoint_error, inside_mask, occlusion_mask, warp
 
 __all__ = [
@@ -16,9 +16,12 @@ __all__ = [
     "detect_cuts",
     "endpoint_error",
     "estimate_flow",
+    "fit_global_motion",
+    "frame_features",
     "inside_mask",
     "occlusion_mask",
     "resize_flow",
     "to_gray8",
+    "transition_score",
     "warp",
 ]

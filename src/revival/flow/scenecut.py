@@ -44,8 +44,8 @@ class CutScore:
     residual: float
 
 
-def _features(frame: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(standardised grey small image, concatenated per-channel histograms)."""
+def frame_features(frame: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(locally contrast-normalised grey small image, per-channel histograms) of a frame."""
     h, w = frame.shape[:2]
     ws = min(width, w)
     hs = max(8, round(h * ws / w))
@@ -69,7 +69,9 @@ def _features(frame: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     return grey.astype(np.float32), hist
 
 
-def _score(prev: tuple[np.ndarray, np.ndarray], cur: tuple[np.ndarray, np.ndarray]) -> CutScore:
+def transition_score(prev: tuple[np.ndarray, np.ndarray],
+                     cur: tuple[np.ndarray, np.ndarray]) -> CutScore:
+    """Measures of the transition between two frames given their :func:`frame_features`."""
     g0, h0 = prev
     g1, h1 = cur
     hist = 0.5 * float(np.abs(h0 - h1).sum())
@@ -137,11 +139,11 @@ class CutDetector:
     def update(self, frame: np.ndarray) -> bool:
         """Add the next frame; True when it starts a new shot (never for the first frame)."""
         check_frame(frame)
-        feats = _features(frame, self.width)
+        feats = frame_features(frame, self.width)
         if self._prev is None or self._prev[0].shape != feats[0].shape:
             self._prev, self.last = feats, None
             return False
-        score = _score(self._prev, feats)
+        score = transition_score(self._prev, feats)
         self.last = score
         cut = self.is_cut(score)
         self._prev = feats
@@ -165,9 +167,9 @@ def cut_scores(frames: np.ndarray, *, width: int = 160) -> list[CutScore]:
     prev = None
     for i, frame in enumerate(frames):
         check_frame(frame, f"frame {i}")
-        feats = _features(frame, width)
+        feats = frame_features(frame, width)
         if prev is not None:
-            scores.append(_score(prev, feats))
+            scores.append(transition_score(prev, feats))
         prev = feats
     return scores
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import UnsupportedFormatError
 from ..flow.dis import check_frame, estimate_flow
-from ..flow.scenecut import CutDetector, _features, _score
+from ..flow.scenecut import CutDetector, frame_features, transition_score
 from ..flow.warping import inside_mask, warp
 from ..pipeline.stage import Stage, check_range
 
@@ -117,9 +117,9 @@ def _robust_mean(stack: np.ndarray, trim: float) -> np.ndarray:
 def _segment(smalls: list[np.ndarray], centre: int) -> tuple[int, int]:
     """[first, last] indices of the window frames in the centre frame's shot."""
     det = CutDetector()
-    feats = [_features(f, 160) for f in smalls]
+    feats = [frame_features(f, 160) for f in smalls]
     first, last = 0, len(smalls) - 1
-    scores = {t: _score(feats[t - 1], feats[t]) for t in range(1, len(smalls))
+    scores = {t: transition_score(feats[t - 1], feats[t]) for t in range(1, len(smalls))
               if smalls[t] is not smalls[t - 1]}
     if not scores:
         return first, last
