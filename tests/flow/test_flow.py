@@ -124,3 +124,15 @@ def test_errors():
         estimate_flow(a, a, preset="slow")
     with pytest.raises(RevivalError):
         warp(a, np.zeros((3, 3), np.float32))
+
+
+def test_flow_is_reproducible_whatever_came_before(canvas):
+    # OpenCV's DIS object changes its own settings on small images; results must not depend
+    # on the sizes seen earlier in the process
+    a, b = _pair(canvas, (1.0, 0.5))
+    small_a, small_b = a[:32, :40].copy(), b[:32, :40].copy()
+    first_small = estimate_flow(small_a, small_b)
+    first = estimate_flow(a, b)
+    for _ in range(2):
+        np.testing.assert_array_equal(estimate_flow(small_a, small_b), first_small)
+        np.testing.assert_array_equal(estimate_flow(a, b), first)
