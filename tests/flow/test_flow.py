@@ -136,3 +136,13 @@ def test_flow_is_reproducible_whatever_came_before(canvas):
     for _ in range(2):
         np.testing.assert_array_equal(estimate_flow(small_a, small_b), first_small)
         np.testing.assert_array_equal(estimate_flow(a, b), first)
+
+
+def test_finest_scale_option(canvas):
+    a, b = _pair(canvas, (2.5, -1.25))
+    truth = np.broadcast_to(np.array([-2.5, 1.25], np.float32), (H, W, 2))
+    interior = np.zeros((H, W), bool)
+    interior[10:-10, 10:-10] = True
+    assert endpoint_error(estimate_flow(a, b, finest_scale=0), truth, mask=interior) < 0.35
+    with pytest.raises(ConfigError):
+        estimate_flow(a, b, finest_scale=5)

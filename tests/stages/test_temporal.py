@@ -152,3 +152,12 @@ def test_errors():
         stabilise_temporal(clip.astype(np.uint8))
     with pytest.raises(UnsupportedFormatError):
         Temporal().process(clip[:1])   # recursive stage needs its state
+
+
+def test_flow_scale_auto_and_bounds():
+    assert TemporalParams(flow_scale=0.0).flow_scale == 0.0      # automatic
+    assert TemporalParams(flow_scale=0.5).flow_scale == 0.5
+    with pytest.raises(ConfigError):
+        TemporalParams(flow_scale=0.05)
+    with pytest.raises(ConfigError):
+        TemporalParams(flow_finest_scale=5)
