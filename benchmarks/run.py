@@ -20,6 +20,7 @@ SUITES = {
                                         "Set14 and Vid4 city"),
     "denoise": ("denoise.py", "Revival denoise vs FFmpeg denoisers on noisy Vid4 city"),
     "io_throughput": ("io_throughput.py", "decode/encode throughput vs PyAV transcoding"),
+    "temporal": ("temporal.py", "temporal consistency, deflicker (vs FFmpeg), scene cuts, speed"),
 }
 
 
