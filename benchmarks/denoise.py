@@ -17,53 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import SHARED_DATA, markdown_table, write_results  # noqa: E402
+from _peers import ffmpeg_filter, psnr  # noqa: E402
 
 from revival.analysis import estimate_noise  # noqa: E402
 from revival.stages.denoise import denoise  # noqa: E402
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    a8 = np.clip(np.rint(a * 255), 0, 255)
-    return float(10 * np.log10(255.0 ** 2 / np.mean((a8 - b * 255) ** 2)))
-
-
-def ffmpeg_filter(frames: np.ndarray, chain: str) -> np.ndarray:
-    """Run an FFmpeg filter chain over RGB float frames (through gbrp, 8-bit)."""
-    h, w = frames.shape[1:3]
-    graph = av.filter.Graph()
-    src = graph.add_buffer(width=w, height=h, format="rgb24", time_base=1 / 25)
-    last = src
-    for spec in ["format=gbrp", chain, "format=rgb24"]:
-        name, _, args = spec.partition("=")
-        node = graph.add(name, args or None)
-        last.link_to(node)
-        last = node
-    sink = graph.add("buffersink")
-    last.link_to(sink)
-    graph.configure()
-    out = []
-    for i, f in enumerate(frames):
-        vf = av.VideoFrame.from_ndarray(np.clip(np.rint(f * 255), 0, 255).astype(np.uint8), format="rgb24")
-        vf.pts = i
-        graph.push(vf)
-        while True:
-            try:
-                out.append(graph.pull().to_ndarray().astype(np.float32) / 255)
-            except (av.error.BlockingIOError, av.error.EOFError):
-                break
-    graph.push(None)
-    while True:
-        try:
-            out.append(graph.pull().to_ndarray().astype(np.float32) / 255)
-        except (av.error.BlockingIOError, av.error.EOFError):
-            break
-    return np.stack(out)
 
 
 def main() -> None:

@@ -83,3 +83,37 @@ def test_wrong_channel_count_is_config_error():
 def test_unknown_backend_is_config_error():
     with pytest.raises(ConfigError, match="backend"):
         load_sr_model("fidelity.x4", backend="tensorflow")  # type: ignore[arg-type]
+
+
+def pair_model(radius: int):
+    """Stand-in for a half-resolution network: needs even sides, 2x2 blocks interact."""
+    inner = box_model(radius, 1)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        assert x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0, x.shape
+        n, c, h, w = x.shape
+        folded = x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+        return x + inner(folded).repeat(2, axis=2).repeat(2, axis=3)
+
+    return run
+
+
+def test_tile_spans_on_a_grid():
+    spans = tile_spans(100, 33, multiple=2)
+    assert spans[0][0] == 0 and spans[-1][1] == 100
+    assert all(a % 2 == 0 and b % 2 == 0 for a, b in spans)
+
+
+@pytest.mark.parametrize("tile", [9, 16, 25])
+def test_tiling_with_size_multiple_matches_whole_frame(tile):
+    img = np.random.default_rng(1).random((1, 40, 58), dtype=np.float32)
+    run = pair_model(2)
+    whole = run_tiled(run, img, scale=1, tile=0, overlap=0, multiple=2)
+    tiled = run_tiled(run, img, scale=1, tile=tile, overlap=5, multiple=2)
+    np.testing.assert_allclose(tiled, whole, atol=1e-6)
+
+
+def test_tiling_refuses_sizes_off_the_grid():
+    with pytest.raises(ConfigError, match="multiple of 2"):
+        run_tiled(pair_model(1), np.zeros((1, 9, 10), np.float32), scale=1, tile=4, overlap=2,
+                  multiple=2)

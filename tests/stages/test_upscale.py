@@ -10,7 +10,9 @@ from revival.frames.color import ColorInfo
 from revival.frames.spec import VideoSpec
 from revival.stages.registry import STAGES, stage_class
 from revival.stages.resize import resize
-from revival.stages.upscale import Upscale, rgb_to_ycc, upscale, ycc_to_rgb
+from revival.stages.upscale import (Upscale, UpscaleParams, resolve_model, rgb_to_ycc, upscale,
+                                    ycc_to_rgb)
+from revival.testing.clips import scene
 
 
 class LanczosModel:
@@ -110,3 +112,28 @@ def test_beats_bicubic_on_real_crop(stage, shared_data):
     bicubic = np.clip(resize(lr, scale=4, kernel="bicubic"), 0, 1)
     gain = psnr_y(sr, hr, border=4) - psnr_y(bicubic, hr, border=4)
     assert gain > 1.0, f"SR gains only {gain:.2f} dB over bicubic"
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((np.clip(a, 0, 1) - b) ** 2)))
+
+
+def test_family_resolves_to_the_model_of_the_scale():
+    assert resolve_model("fidelity", 2) == "fidelity.x2"
+    assert resolve_model("fidelity", 4) == "fidelity.x4"
+    assert resolve_model("fidelity.x4", 4) == "fidelity.x4"
+    with pytest.raises(ConfigError, match="fidelity.x2"):
+        resolve_model("fidelity", 3)
+    with pytest.raises(ConfigError, match="available"):
+        resolve_model("nosuch", 2)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_family_model_beats_lanczos_on_a_synthetic_scene(scale):
+    hr = scene(3, 96, 128)
+    lr = np.clip(resize(hr, scale=1 / scale, kernel="bicubic"), 0, 1)
+    stage = Upscale(UpscaleParams(model="fidelity", scale=scale))
+    out = stage.process(lr[None])
+    lanczos = resize(lr, scale=float(scale), kernel="lanczos")
+    assert out.shape == hr.shape
+    assert _psnr(out, hr) > _psnr(lanczos, hr) + 0.3

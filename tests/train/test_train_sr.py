@@ -80,3 +80,23 @@ def test_train_resume_and_summary(tmp_path):
     main(args + ["--iters", "5"])
     assert json.loads((out / "train.json").read_text())["iterations"] == 5
     assert "resumed from" in (out / "log.txt").read_text()
+
+
+def test_sampler_never_draws_images_smaller_than_the_patch():
+    from revival.train.data import PairSet
+
+    small = np.zeros((20, 30, 1), np.float32)  # smaller than the patch on both sides
+    big = np.ones((40, 40, 1), np.float32)
+    sampler = PatchSampler(PairSet(lr=[small, big], hr=[small, big], scale=1), patch=32, seed=0)
+    assert sampler.p[0] == 0.0
+    lr, _ = sampler.batch(8)
+    assert lr.shape == (8, 1, 32, 32) and lr.min() == 1.0
+
+
+def test_sampler_scales_uint8_pairs_to_unit_range():
+    from revival.train.data import PairSet
+
+    img = np.full((16, 16, 3), 255, np.uint8)
+    lr, hr = PatchSampler(PairSet(lr=[img], hr=[img // 2], scale=1), patch=8, seed=0).batch(2)
+    assert lr.dtype == np.float32 and lr.max() == 1.0
+    assert abs(float(hr.max()) - 127 / 255) < 1e-6

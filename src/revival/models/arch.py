@@ -113,9 +113,67 @@ class AnchorSR(nn.Module):
         return F.pixel_shuffle(y + anchor, self.spec.scale)
 
 
-def build_arch(name: str, *, scale: int, channels: int) -> AnchorSR:
-    """Build an untrained network from its name (see :func:`parse_arch`)."""
+_RESTORE = re.compile(r"^restore_c(\d+)_b(\d+)$")
+
+
+class RestoreNet(nn.Module):
+    """Same-size restoration (deblocking, denoising): the body runs at half resolution.
+
+    The input is folded 2x2 into channels (pixel unshuffle), so every convolution
+    sees four times fewer positions and the receptive field spans 8x8 and 16x16
+    codec blocks cheaply; the tail predicts a residual that is unfolded (pixel
+    shuffle) and added to the input. Height and width must be even (the runtime
+    pads; the manifest states ``size_multiple: 2``).
+    """
+
+    def __init__(self, width: int, blocks: int, channels: int) -> None:
+        super().__init__()
+        self.spec = ArchSpec(width=width, blocks=blocks, scale=1, channels=channels)
+        c4 = 4 * channels
+        self.head = nn.Conv2d(c4, width, 3, padding=1)
+        self.body = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(blocks))
+        self.tail = nn.Conv2d(width, c4, 3, padding=1)
+        for conv in [self.head, *self.body]:
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        nn.init.normal_(self.tail.weight, std=1e-3)  # starts as the identity
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = F.relu(self.head(F.pixel_unshuffle(x, 2)))
+        y = feat
+        for conv in self.body:
+            y = F.relu(conv(y))
+        return x + F.pixel_shuffle(self.tail(y + feat).float(), 2)
+
+
+def build_arch(name: str, *, scale: int, channels: int) -> nn.Module:
+    """Build an untrained network from its name.
+
+    ``anchor_c<width>_b<blocks>`` is :class:`AnchorSR` (scale 2..4, see
+    :func:`parse_arch`); ``restore_c<width>_b<blocks>`` is :class:`RestoreNet` (scale 1).
+    """
+    m = _RESTORE.match(name)
+    if m:
+        width, blocks = int(m.group(1)), int(m.group(2))
+        if scale != 1:
+            raise ValueError(f"{name} is a same-size restoration network; scale must be 1, "
+                             f"got {scale}")
+        if not 4 <= width <= 256 or not 1 <= blocks <= 64 or channels not in (1, 3):
+            raise ValueError(f"{name}: width must be 4..256, blocks 1..64, channels 1 or 3")
+        return RestoreNet(width, blocks, channels)
     return AnchorSR(parse_arch(name, scale=scale, channels=channels))
+
+
+def size_multiple(net: nn.Module) -> int:
+    """Input height and width must be multiples of this."""
+    return 2 if isinstance(net, RestoreNet) else 1
+
+
+def receptive_radius(net: nn.Module) -> int:
+    """Receptive radius in input pixels (one per 3x3 convolution at the working scale)."""
+    convs = sum(1 for m in net.modules() if isinstance(m, nn.Conv2d))
+    return 2 * convs + 1 if isinstance(net, RestoreNet) else convs
 
 
 def count_params(net: nn.Module) -> int:

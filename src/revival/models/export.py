@@ -50,7 +50,7 @@ class ExportReport:
 
 
 def export_onnx(net, path: str | Path, *, channels: int, opset: int = OPSET,
-                tolerance: float = PARITY_TOLERANCE) -> ExportReport:
+                tolerance: float = PARITY_TOLERANCE, size_multiple: int = 1) -> ExportReport:
     """Export ``net`` to ONNX with dynamic H/W, check it and test ORT-vs-PyTorch parity.
 
     Args:
@@ -59,6 +59,8 @@ def export_onnx(net, path: str | Path, *, channels: int, opset: int = OPSET,
         channels: input channels C.
         opset: ONNX opset.
         tolerance: largest allowed absolute difference between ONNX Runtime and PyTorch.
+        size_multiple: the network's input height and width must be multiples of this;
+            the parity samples are rounded up to it.
 
     Returns:
         An :class:`ExportReport` with the file's sha256 and the measured difference.
@@ -82,11 +84,14 @@ def export_onnx(net, path: str | Path, *, channels: int, opset: int = OPSET,
                                     "output": {0: "n", 2: "height_out", 3: "width_out"}})
     onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
 
+    def up(n: int) -> int:
+        return -(-n // size_multiple) * size_multiple
+
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:45, 0:67].astype(np.float32)
+    yy, xx = np.mgrid[0:up(45), 0:up(67)].astype(np.float32)
     smooth = 0.5 + 0.4 * np.sin(xx / 5.0) * np.cos(yy / 7.0)
-    samples = [rng.random((1, channels, 37, 53), dtype=np.float32),
-               np.broadcast_to(smooth, (1, channels, 45, 67)).copy()]
+    samples = [rng.random((1, channels, up(37), up(53)), dtype=np.float32),
+               np.broadcast_to(smooth, (1, channels, *smooth.shape)).copy()]
     sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
     worst = 0.0
     with torch.no_grad():
@@ -127,7 +132,7 @@ def _evaluate(onnx_path: Path, *, scale: int, channels: int, data_root: Path,
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from ..models.arch import build_arch, count_params
+    from ..models.arch import build_arch, count_params, receptive_radius, size_multiple
     from ..runtime.quantize import quantize_int8
     from ..train.sr import git_commit
 
@@ -153,11 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     net.load_state_dict(ck["model"])
     channels, scale = ck["channels"], ck["scale"]
 
-    fp32 = export_onnx(net, args.out_dir / f"{args.id}.onnx", channels=channels)
+    multiple = size_multiple(net)
+    fp32 = export_onnx(net, args.out_dir / f"{args.id}.onnx", channels=channels,
+                       size_multiple=multiple)
     files = {"fp32": {"file": fp32.path.name, "sha256": fp32.sha256,
                       "size_bytes": fp32.size_bytes}}
     metrics: dict[str, object] = {}
-    if args.eval_data.is_dir():
+    if args.eval_data.is_dir() and scale > 1:
         metrics["fp32_onnxruntime"] = _evaluate(fp32.path, scale=scale, channels=channels,
                                                 data_root=args.eval_data)
     if args.calib:
@@ -165,13 +172,24 @@ def main(argv: list[str] | None = None) -> int:
         quantize_int8(fp32.path, int8_path, channels=channels, calib_folders=args.calib)
         files["int8"] = {"file": int8_path.name, "sha256": sha256_file(int8_path),
                          "size_bytes": int8_path.stat().st_size}
-        if args.eval_data.is_dir():
+        if args.eval_data.is_dir() and scale > 1:
             metrics["int8_onnxruntime"] = _evaluate(int8_path, scale=scale, channels=channels,
                                                     data_root=args.eval_data)
 
     train_json = args.ckpt.parent / "train.json"
     recipe = json.loads(train_json.read_text()) if train_json.is_file() else {}
-    radius = sum(1 for k in ck["model"] if k.endswith("weight"))  # one pixel per 3x3 conv
+    radius = receptive_radius(net)
+    if recipe.get("degrade") == "codec":
+        data = ("BSD200 train, T91, Vimeo-90K septuplets (8 sequences) and SAM 2 demo clips "
+                "(area-downscaled 2x), each as short clips through real codecs via PyAV "
+                "(H.264 CRF 18-51, MPEG-2/MPEG-4 at 0.03-0.4 bit/pixel, JPEG q5-60; see "
+                "revival.train.codec_pairs); no test-set material. Dataset terms: mixed / "
+                "research use, see ../shared/train/SOURCES.md")
+    else:
+        data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), bicubic x%d "
+                "degradation (MATLAB-compatible imresize, 8-bit LR), scale augmentation %s; "
+                "no test-set images. Dataset terms: research use, see "
+                "../shared/train/SOURCES.md" % (scale, recipe.get("shrink")))
     manifest = {
         "id": args.id,
         "version": args.version,
@@ -180,10 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "params": count_params(net),
         "files": files,
         "licence": "Apache-2.0 (weights trained by Revival's own code)",
-        "training_data": "T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), "
-                         "bicubic x%d degradation (MATLAB-compatible imresize, 8-bit LR), "
-                         "scale augmentation %s; no test-set images. Dataset terms: research "
-                         "use, see ../shared/train/SOURCES.md" % (scale, recipe.get("shrink")),
+        "training_data": data,
         "adversarial": False,
         "recipe": {"command": recipe.get("command"),
                    "commands": recipe.get("commands", [recipe.get("command")]),
@@ -207,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             "range": [0.0, 1.0],
             "output_range": "unclipped; clip to [0, 1]",
             "scale": scale,
-            "tiling": {"receptive_radius": radius, "min_overlap": radius,
-                       "size_multiple": 1},
+            "tiling": {"receptive_radius": radius,
+                       "min_overlap": -(-radius // multiple) * multiple,
+                       "size_multiple": multiple},
             "temporal_window": [0, 0],
             "precisions": sorted(files),
         },

@@ -55,6 +55,13 @@ _MODELS: list[ModelEntry] = [
                _TRAIN + "--scale 2 --init runs/fidelity_x4/final.pt --iters 1500 --lr 5e-4 "
                "--out runs/fidelity_x2 && "
                + _EXPORT + "--ckpt runs/fidelity_x2/final.pt --id fidelity.x2"),
+    ModelEntry("deblock.x1", 1, "Same-size RGB removal of codec artifacts (blocking, ringing, "
+               "mosquito noise) of H.264, MPEG-2, MPEG-4 and JPEG; never adversarial",
+               "python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 "
+               "--degrade codec --data ../shared/train/BSD200_train ../shared/train/T91 "
+               "../shared/train/Vimeo90K_septuplet_train ../shared/train/SAM2_demo_clips "
+               "--patch 96 --iters 28000 --val-every 4000 --out runs/deblock && "
+               + _EXPORT + "--ckpt runs/deblock/final.pt --id deblock.x1"),
 ]
 
 

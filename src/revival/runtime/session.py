@@ -49,6 +49,8 @@ class SRModel:
         backend: ``"onnxruntime"``, ``"openvino"`` or ``"auto"`` (ONNX Runtime when installed).
         threads: intra-op threads; None uses every core.
         overlap: tile context in input pixels (the model's receptive radius).
+        multiple: the model needs input sides that are multiples of this; images are
+            padded by edge replication and the output cropped back.
 
     The session is created once; :meth:`upscale` keeps nothing per call, so one
     instance can serve several pipelines.
@@ -56,9 +58,10 @@ class SRModel:
 
     def __init__(self, path: str | Path, *, scale: int, channels: int,
                  backend: Backend = "auto", threads: int | None = None,
-                 overlap: int = 16) -> None:
+                 overlap: int = 16, multiple: int = 1) -> None:
         self.path = Path(path)
         self.scale, self.channels, self.overlap = scale, channels, overlap
+        self.multiple = multiple
         have = available_backends()
         if backend == "auto":
             if not have:
@@ -110,9 +113,16 @@ class SRModel:
         if image.ndim != 3 or image.shape[2] != self.channels:
             raise ConfigError(f"model {self.path.name} expects (H, W, {self.channels}) input, "
                               f"got shape {image.shape}", key="image")
+        h, w = image.shape[:2]
+        m = self.multiple
+        ph, pw = -(-h // m) * m - h, -(-w // m) * m - w
+        if ph or pw:
+            image = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge")
         chw = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
-        out = run_tiled(self.run, chw, scale=self.scale, tile=tile, overlap=self.overlap)
-        return np.clip(out.transpose(1, 2, 0), 0.0, 1.0)
+        out = run_tiled(self.run, chw, scale=self.scale, tile=tile, overlap=self.overlap,
+                        multiple=m)
+        s = self.scale
+        return np.clip(out[:, :h * s, :w * s].transpose(1, 2, 0), 0.0, 1.0)
 
 
 def load_sr_model(model_id: str, *, precision: Precision = "fp32", backend: Backend = "auto",
@@ -137,4 +147,5 @@ def load_sr_model(model_id: str, *, precision: Precision = "fp32", backend: Back
     contract = manifest["input"]
     return SRModel(path, scale=int(contract["scale"]), channels=int(contract["channels"]),
                    backend=backend, threads=threads,
-                   overlap=int(contract["tiling"]["min_overlap"]))
+                   overlap=int(contract["tiling"]["min_overlap"]),
+                   multiple=int(contract["tiling"].get("size_multiple", 1)))

@@ -19,17 +19,18 @@ import numpy as np
 from ..errors import ConfigError
 
 
-def tile_spans(n: int, tile: int) -> list[tuple[int, int]]:
-    """Split ``range(n)`` into consecutive (start, stop) spans of at most ``tile``, near-equal."""
+def tile_spans(n: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Split ``range(n)`` into consecutive (start, stop) spans of at most about ``tile``,
+    near-equal, with every bound a multiple of ``multiple`` (``n`` must be one)."""
     if tile <= 0 or tile >= n:
         return [(0, n)]
     count = -(-n // tile)
-    bounds = np.linspace(0, n, count + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    bounds = (np.linspace(0, n // multiple, count + 1).round().astype(int) * multiple)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, scale: int,
-              tile: int, overlap: int) -> np.ndarray:
+              tile: int, overlap: int, multiple: int = 1) -> np.ndarray:
     """Apply an NCHW model ``run`` to a (C, H, W) float32 image tile by tile.
 
     Args:
@@ -37,7 +38,10 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, sca
         image: (C, H, W) float32.
         scale: the model's integer upscaling factor.
         tile: core tile size in input pixels; 0 runs the whole image at once.
-        overlap: input context added on each side of a tile, in input pixels.
+        overlap: input context added on each side of a tile, in input pixels (rounded up
+            to ``multiple``).
+        multiple: the model needs input sides that are multiples of this; the image's
+            sides must be multiples already, and tiles are cut on that grid.
 
     Returns:
         (C', H*scale, W*scale) float32.
@@ -49,11 +53,15 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, sca
         raise ConfigError(f"tile and overlap must be >= 0, got tile={tile}, overlap={overlap}",
                           key="tile")
     _, h, w = image.shape
+    if h % multiple or w % multiple:
+        raise ConfigError(f"image {w}x{h} is not a multiple of {multiple}; pad it first",
+                          key="multiple")
     if tile == 0 or (tile >= h and tile >= w):
         return run(image[None])[0]
+    overlap = -(-overlap // multiple) * multiple
     out: np.ndarray | None = None
-    for y0, y1 in tile_spans(h, tile):
-        for x0, x1 in tile_spans(w, tile):
+    for y0, y1 in tile_spans(h, tile, multiple):
+        for x0, x1 in tile_spans(w, tile, multiple):
             ya, yb = max(0, y0 - overlap), min(h, y1 + overlap)
             xa, xb = max(0, x0 - overlap), min(w, x1 + overlap)
             res = run(np.ascontiguousarray(image[None, :, ya:yb, xa:xb]))[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..pipeline.stage import Stage
+from .deblock import Deblock
 from .deflicker import Deflicker
 from .denoise import Denoise
 from .resize import Resize
@@ -11,6 +12,7 @@ from .temporal import Temporal
 from .upscale import Upscale
 
 _STAGES: list[type[Stage]] = [
+    Deblock,
     Deflicker,
     Denoise,
     Resize,

@@ -89,20 +89,40 @@ def upscale(frames: np.ndarray, *, model, tile: int = 0, matrix: int = DEFAULT_M
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+def resolve_model(model: str, scale: int) -> str:
+    """``"fidelity"`` -> ``"fidelity.x<scale>"``; a full id (with a dot) is returned as is.
+
+    Raises:
+        ConfigError: the family has no model at this scale (the message lists what exists).
+    """
+    from ..models.registry import MODELS
+
+    if "." in model:
+        return model
+    model_id = f"{model}.x{scale}"
+    if model_id not in MODELS:
+        family = sorted(m for m in MODELS if m.split(".")[0] == model)
+        known = ", ".join(family) if family else ", ".join(sorted(MODELS))
+        raise ConfigError(f"upscale: no x{scale} model in family {model!r}; available: "
+                          f"{known}", key="upscale.model")
+    return model_id
+
+
 @dataclass(frozen=True)
 class UpscaleParams:
     """Parameters of the ``upscale`` stage.
 
     Attributes:
-        model: registered model id (``fidelity.x4``, ``fidelity.x2``).
-        scale: upscaling factor; must equal the model's.
+        model: a model family (``fidelity``: the ``fidelity.x<scale>`` model is used) or
+            a registered model id (``fidelity.x4``), whose scale must equal ``scale``.
+        scale: upscaling factor.
         tile: core tile size in input pixels, 0 = whole frame.
         backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
         precision: ``"fp32"`` or ``"int8"``.
         threads: inference threads, 0 = all cores.
     """
 
-    model: str = "fidelity.x4"
+    model: str = "fidelity"
     scale: int = 4
     tile: int = 0
     backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
@@ -132,12 +152,13 @@ class Upscale(Stage):
         from ..runtime.session import load_sr_model
 
         p = self.params
-        entry = model_entry(p.model)
+        self.model_id = resolve_model(p.model, p.scale)
+        entry = model_entry(self.model_id)
         if entry.scale != p.scale:
             raise ConfigError(f"upscale.scale is {p.scale} but model {p.model!r} is "
                               f"x{entry.scale}; set scale={entry.scale} or pick an "
                               f"x{p.scale} model", key="upscale.scale")
-        self.model = load_sr_model(p.model, precision=p.precision, backend=p.backend,
+        self.model = load_sr_model(self.model_id, precision=p.precision, backend=p.backend,
                                    threads=p.threads or None)
         self.matrix = DEFAULT_MATRIX
 

@@ -77,7 +77,7 @@ def make_pair(hr_rgb8: np.ndarray, *, scale: int, channels: int) -> tuple[np.nda
 
 @dataclass
 class PairSet:
-    """Pre-computed (LR, HR) images held in memory."""
+    """Pre-computed (LR, HR) images held in memory: float32 in [0, 1] or uint8."""
 
     lr: list[np.ndarray]
     hr: list[np.ndarray]
@@ -118,9 +118,8 @@ class PatchSampler:
         self.pairs = pairs
         self.patch = patch
         self.rng = np.random.default_rng(seed)
-        areas = np.array([(lr.shape[0] - patch + 1) * (lr.shape[1] - patch + 1)
+        areas = np.array([max(0, lr.shape[0] - patch + 1) * max(0, lr.shape[1] - patch + 1)
                           for lr in pairs.lr], dtype=np.float64)
-        areas = np.maximum(areas, 0)
         if areas.sum() == 0:
             raise ValueError(f"no training image is at least {patch} LR pixels on each side")
         self.p = areas / areas.sum()
@@ -150,4 +149,11 @@ class PatchSampler:
                 a, b = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
             lrs.append(a.transpose(2, 0, 1))
             hrs.append(b.transpose(2, 0, 1))
-        return np.ascontiguousarray(np.stack(lrs)), np.ascontiguousarray(np.stack(hrs))
+        return _as_float(np.stack(lrs)), _as_float(np.stack(hrs))
+
+
+def _as_float(batch: np.ndarray) -> np.ndarray:
+    """float32 in [0, 1]; 8-bit pairs (kept as uint8 to save memory) are scaled here."""
+    if batch.dtype == np.uint8:
+        return batch.astype(np.float32) / 255.0
+    return np.ascontiguousarray(batch, dtype=np.float32)

@@ -226,11 +226,12 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 
 def video_codec(frames: np.ndarray, *, codec: Codec, crf: int | None = None,
-                bitrate: int | None = None, fps: int = 25) -> np.ndarray:
+                bitrate: int | None = None, fps: int = 25,
+                preset: str = "veryfast") -> np.ndarray:
     """Encode (T, H, W, 3) frames with a real codec (PyAV, single thread) and decode them.
 
     The blocking, ringing and mosquito noise are the codec's own. H.264 takes ``crf``
-    (0..51); MPEG-2 and MPEG-4 Part 2 take ``bitrate`` (bits/s). Odd sizes are padded to
+    (0..51) and an x264 ``preset``; MPEG-2 and MPEG-4 Part 2 take ``bitrate`` (bits/s). Odd sizes are padded to
     even by edge replication and cropped back. Frame count is preserved.
     """
     if frames.ndim != 4 or frames.shape[3] != 3:
@@ -245,7 +246,7 @@ def video_codec(frames: np.ndarray, *, codec: Codec, crf: int | None = None,
         stream.width, stream.height, stream.pix_fmt = pw, ph, "yuv420p"
         opts = {"threads": "1"}
         if codec == "h264":
-            opts.update({"crf": str(23 if crf is None else crf), "preset": "veryfast"})
+            opts.update({"crf": str(23 if crf is None else crf), "preset": preset})
         else:
             stream.bit_rate = int(bitrate or 1_000_000)
         stream.codec_context.options = opts

@@ -1,4 +1,4 @@
-"""Train a super-resolution network on an image folder (bicubic degradation).
+"""Train a super-resolution or restoration network on image folders.
 
 Command (the recipe of ``fidelity.x4``)::
 
@@ -12,6 +12,16 @@ every ``--ckpt-every`` iterations; a rerun of the same command resumes from it),
 command, iterations, commit, validation history). Validation runs every
 ``--val-every`` iterations on ``--val`` (default: ``../shared/data/Set5`` when it
 exists); it is for monitoring only, never for training.
+
+Artifact removal (the recipe of ``deblock``): ``--degrade codec --scale 1`` with a
+``restore_*`` architecture trains on real-codec round trips
+(:mod:`revival.train.codec_pairs`); one source in 25 is held out for validation,
+which reports PSNR (RGB) of the output and of the codec's own output::
+
+    python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 \
+        --degrade codec --data ../shared/train/BSD200_train \
+        ../shared/train/Vimeo90K_septuplet_train/00001 ../shared/train/SAM2_demo_clips \
+        --patch 96 --iters 28000 --val-every 4000 --out runs/deblock
 
 L1 loss, Adam (beta 0.9/0.99), linear warm-up then cosine decay. bf16 autocast on
 CPUs with native bf16 (measured 1.8x faster per iteration on AVX512-BF16 for
@@ -36,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.arch import build_arch, count_params
-from .data import PatchSampler, build_pairs, rgb_to_y601
+from .data import PairSet, PatchSampler, build_pairs, rgb_to_y601
 from .evaluate import evaluate_set
 
 log = logging.getLogger("revival.train.sr")
@@ -81,6 +91,29 @@ def make_upscaler(net: torch.nn.Module, channels: int):
     return upscale
 
 
+VAL_EVERY_SOURCE = 25  # codec training: every 25th source is held out for validation
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+@torch.no_grad()
+def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
+    """Mean PSNR (RGB, 8-bit rounded) of ``net`` on whole held-out pairs, and of the input."""
+    out, base = [], []
+    for lq, gt in zip(pairs.lr, pairs.hr):
+        x = torch.from_numpy(lq.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
+        y = net(x).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+        y = np.round(y * 255.0) / 255.0
+        g = gt.astype(np.float32) / 255.0
+        out.append(_psnr(y, g))
+        base.append(_psnr(lq.astype(np.float32) / 255.0, g))
+    return {"psnr": float(np.mean(out)), "psnr_input": float(np.mean(base)),
+            "pairs": len(out)}
+
+
 def load_init(net: torch.nn.Module, path: Path) -> list[str]:
     """Copy every tensor of checkpoint ``path`` whose name and shape match; return the skipped."""
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -95,14 +128,16 @@ def load_init(net: torch.nn.Module, path: Path) -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m revival.train.sr", description=__doc__.split("\n")[0])
     p.add_argument("--arch", required=True, help="e.g. anchor_c48_b8")
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=(1, 2, 3, 4))
+    p.add_argument("--degrade", choices=("bicubic", "codec"), default="bicubic",
+                   help="bicubic downscaling (SR) or real-codec round trips (scale 1)")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
     p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
     p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
                    help="HR scale-augmentation factors")
     p.add_argument("--iters", type=int, required=True)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--patch", type=int, default=48, help="LR patch size in pixels")
+    p.add_argument("--patch", type=int, default=48, help="LR (input) patch size in pixels")
     p.add_argument("--lr", type=float, default=8e-4)
     p.add_argument("--min-lr", type=float, default=1e-6)
     p.add_argument("--warmup", type=int, default=200)
@@ -119,7 +154,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.iters < 1 or args.batch < 1 or args.patch < 8:
         p.error("--iters and --batch must be >= 1 and --patch >= 8")
-    if args.no_val:
+    if (args.degrade == "codec") != (args.scale == 1):
+        p.error("--degrade codec goes with --scale 1 (and bicubic with 2..4)")
+    if args.no_val or args.degrade == "codec":
         args.val = None
     elif args.val is not None and not (args.val / f"LRbicx{args.scale}").is_dir():
         p.error(f"--val {args.val} has no LRbicx{args.scale}/ folder; pass a test set "
@@ -156,8 +193,17 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     log.info("arch %s scale %d channels %d params %d bf16 %s", args.arch, args.scale,
              args.channels, count_params(net), bf16)
 
-    pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
-                        shrink=tuple(args.shrink), min_lr=args.patch)
+    val_pairs: PairSet | None = None
+    if args.degrade == "codec":
+        from .codec_pairs import build_codec_pairs
+
+        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
+        pairs = build_codec_pairs(args.data, seed=args.seed, skip=held_out)
+        if not args.no_val:
+            val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out)
+    else:
+        pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
+                            shrink=tuple(args.shrink), min_lr=args.patch)
     sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
 
     start, history, best, commands = 0, [], -1.0, [command]
@@ -186,7 +232,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     def write_summary(it: int) -> None:
         summary = {"command": command, "commands": commands, "arch": args.arch,
-                   "scale": args.scale,
+                   "scale": args.scale, "degrade": args.degrade,
                    "channels": args.channels, "params": count_params(net), "iterations": it,
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
@@ -220,23 +266,32 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             log.info("iter %d loss %.5f lr %.2e %.3f s/iter", done, loss_sum / n_sum,
                      opt.param_groups[0]["lr"], dt / n_sum)
             t0, loss_sum, n_sum = time.perf_counter(), 0.0, 0
-        val_now = args.val is not None and (done % args.val_every == 0 or done == args.iters)
+        val_now = (args.val is not None or val_pairs is not None) and (
+            done % args.val_every == 0 or done == args.iters)
         if val_now:
             net.eval()
-            res = evaluate_set(args.val, make_upscaler(net, args.channels), scale=args.scale)
+            if val_pairs is not None:
+                res = evaluate_pairs(net, val_pairs)
+                score = res["psnr"]
+                log.info("val iter %d held-out psnr %.3f (input %.3f)", done, res["psnr"],
+                         res["psnr_input"])
+            else:
+                res = evaluate_set(args.val, make_upscaler(net, args.channels),
+                                   scale=args.scale)
+                score = res["psnr_y"]
+                log.info("val iter %d %s psnr_y %.3f ssim_y %.4f", done, args.val.name,
+                         res["psnr_y"], res["ssim_y"])
             net.train()
             history.append({"iter": done, **res})
-            log.info("val iter %d %s psnr_y %.3f ssim_y %.4f", done, args.val.name,
-                     res["psnr_y"], res["ssim_y"])
-            if res["psnr_y"] > best:
-                best = res["psnr_y"]
+            if score > best:
+                best = score
                 save(args.out / "best.pt", done)
         if done % args.ckpt_every == 0 or done == args.iters or val_now:
             save(last, done)
             write_summary(done)
     save(args.out / "final.pt", args.iters)
     write_summary(args.iters)
-    log.info("done: %d iterations, best validation psnr_y %.3f", args.iters, best)
+    log.info("done: %d iterations, best validation PSNR %.3f dB", args.iters, best)
     return 0
 
 

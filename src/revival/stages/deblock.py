@@ -1,0 +1,102 @@
+"""Learned removal of compression artifacts: the ``deblock`` stage.
+
+Runs the registered same-size model ``deblock.x1`` (trained on real H.264,
+MPEG-2, MPEG-4 and JPEG round trips, see :mod:`revival.train.codec_pairs`) on
+each RGB frame. ``strength`` scales the correction the model makes:
+``out = frame + strength * (model(frame) - frame)``; 1 is the model as trained,
+0 leaves the frame untouched, values above 1 push further. The model works on
+values in [0, 1], so 8-, 10- and 16-bit video go through the same path (the
+frame contract is float).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..pipeline.stage import Stage, check_range
+
+DEFAULT_MODEL = "deblock.x1"
+
+
+def deblock(frame: np.ndarray, *, model, strength: float = 1.0, tile: int = 0) -> np.ndarray:
+    """Remove codec artifacts from one (H, W, 3) float32 RGB frame in [0, 1].
+
+    Args:
+        frame: the decoded frame.
+        model: a loaded same-size model (:class:`revival.runtime.session.SRModel`, scale 1).
+        strength: 0 = unchanged, 1 = the model's output, in between = a blend.
+        tile: core tile size in pixels; 0 = the whole frame at once.
+
+    Returns:
+        (H, W, 3) float32 in [0, 1].
+
+    Raises:
+        ConfigError: the frame is not (H, W, 3) or the model is not same-size RGB.
+    """
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ConfigError(f"deblock expects an (H, W, 3) RGB frame, got shape {frame.shape}",
+                          key="deblock")
+    if model.scale != 1 or model.channels != 3:
+        raise ConfigError(f"deblock needs a same-size RGB model, got x{model.scale} with "
+                          f"{model.channels} channel(s)", key="deblock.model")
+    frame = np.asarray(frame, dtype=np.float32)
+    if strength == 0:
+        return frame
+    out = model.upscale(frame, tile=tile)
+    if strength != 1:
+        out = frame + np.float32(strength) * (out - frame)
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+@dataclass(frozen=True)
+class DeblockParams:
+    """Parameters of the ``deblock`` stage.
+
+    Attributes:
+        model: registered same-size model id.
+        strength: 0..2; 1 applies the model as trained.
+        tile: core tile size in pixels, 0 = whole frame.
+        backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
+        precision: ``"fp32"`` or ``"int8"``.
+        threads: inference threads, 0 = all cores.
+    """
+
+    model: str = DEFAULT_MODEL
+    strength: float = 1.0
+    tile: int = 0
+    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    precision: Literal["fp32", "int8"] = "fp32"
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        check_range("deblock", "strength", self.strength, 0.0, 2.0)
+        check_range("deblock", "tile", self.tile, 0, 8192)
+        check_range("deblock", "threads", self.threads, 0, 1024)
+
+
+class Deblock(Stage):
+    """Stage wrapper of :func:`deblock`; loads (and sha256-checks) the model when built."""
+
+    name = "deblock"
+    Params = DeblockParams
+
+    def __init__(self, params: DeblockParams | None = None) -> None:
+        super().__init__(params)
+        from ..models.registry import model_entry
+        from ..runtime.session import load_sr_model
+
+        p = self.params
+        if model_entry(p.model).scale != 1:
+            raise ConfigError(f"deblock.model {p.model!r} changes the frame size; pick a "
+                              f"same-size model such as {DEFAULT_MODEL!r}", key="deblock.model")
+        self.model = load_sr_model(p.model, precision=p.precision, backend=p.backend,
+                                   threads=p.threads or None)
+
+    def process(self, window: np.ndarray, *, state: object = None) -> np.ndarray:
+        return deblock(window[self.window[0]], model=self.model,
+                       strength=self.params.strength, tile=self.params.tile)
