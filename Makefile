@@ -22,8 +22,8 @@ test: venv
 	$(BIN)/python -m pytest -q
 
 bench: venv
-	$(BIN)/pip install -q -e ".[test,fast]"
-	$(BIN)/python benchmarks/io_throughput.py
+	$(BIN)/pip install -q -e ".[test,fast,vmaf]"
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf revival-demo .pytest_cache

@@ -21,6 +21,10 @@ SUITES = {
     "denoise": ("denoise.py", "Revival denoise vs FFmpeg denoisers on noisy Vid4 city"),
     "io_throughput": ("io_throughput.py", "decode/encode throughput vs PyAV transcoding"),
     "temporal": ("temporal.py", "temporal consistency, deflicker (vs FFmpeg), scene cuts, speed"),
+    "sr_models": ("sr_models.py", "shipped SR models (fp32/INT8, ONNX Runtime/OpenVINO) on Set5 "
+                                  "and Set14, time per 320x180 frame"),
+    "deblock": ("deblock.py", "deblock model vs FFmpeg deblock/spp/pp7/nlmeans on H.264 CRF "
+                              "40/45 of Vid4 city and bigbuckbunny"),
 }
 
 

@@ -27,3 +27,4 @@ def test_forensic_uses_only_fidelity_models_frame_by_frame():
     assert set(cfg.stages) == {"upscale"}
     assert cfg.params["upscale"]["model"].startswith("fidelity")
     assert cfg.params["upscale"].get("precision", "fp32") == "fp32"
+    assert cfg.params["upscale"]["forensic"] is True

@@ -137,3 +137,17 @@ def test_family_model_beats_lanczos_on_a_synthetic_scene(scale):
     lanczos = resize(lr, scale=float(scale), kernel="lanczos")
     assert out.shape == hr.shape
     assert _psnr(out, hr) > _psnr(lanczos, hr) + 0.3
+
+
+def test_forensic_refuses_models_not_declared_non_adversarial(monkeypatch):
+    import revival.models.registry as registry
+
+    real = registry.load_manifest
+
+    def adversarial(model_id, **kw):
+        return {**real(model_id, **kw), "adversarial": True}
+
+    monkeypatch.setattr(registry, "load_manifest", adversarial)
+    with pytest.raises(ConfigError, match="forensic"):
+        Upscale(UpscaleParams(model="fidelity", scale=2, forensic=True))
+    Upscale(UpscaleParams(model="fidelity", scale=2, forensic=False))  # allowed otherwise

@@ -55,6 +55,12 @@ _MODELS: list[ModelEntry] = [
                _TRAIN + "--scale 2 --init runs/fidelity_x4/final.pt --iters 1500 --lr 5e-4 "
                "--out runs/fidelity_x2 && "
                + _EXPORT + "--ckpt runs/fidelity_x2/final.pt --id fidelity.x2"),
+    ModelEntry("fast.x2", 2, "Small x2 luma SR for the real-time path (720p input at 24 fps "
+               "and more with INT8 on two cores); bicubic degradation, never adversarial",
+               "python -m revival.train.sr --arch anchor_c16_b3 --channels 1 "
+               "--data ../shared/train/T91 ../shared/train/BSD200_train --scale 2 --patch 64 "
+               "--iters 30000 --lr 1e-3 --threads 1 --out runs/fast_x2 && "
+               + _EXPORT + "--ckpt runs/fast_x2/final.pt --id fast.x2"),
     ModelEntry("deblock.x1", 1, "Same-size RGB removal of codec artifacts (blocking, ringing, "
                "mosquito noise) of H.264, MPEG-2, MPEG-4 and JPEG; never adversarial",
                "python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 "

@@ -120,6 +120,8 @@ class UpscaleParams:
         backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
         precision: ``"fp32"`` or ``"int8"``.
         threads: inference threads, 0 = all cores.
+        forensic: refuse any model whose manifest does not state ``adversarial: false``
+            (no synthesised texture); the ``forensic`` preset sets it.
     """
 
     model: str = "fidelity"
@@ -128,6 +130,7 @@ class UpscaleParams:
     backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
+    forensic: bool = False
 
     def __post_init__(self) -> None:
         check_range("upscale", "scale", self.scale, 2, 4)
@@ -158,6 +161,13 @@ class Upscale(Stage):
             raise ConfigError(f"upscale.scale is {p.scale} but model {p.model!r} is "
                               f"x{entry.scale}; set scale={entry.scale} or pick an "
                               f"x{p.scale} model", key="upscale.scale")
+        if p.forensic:
+            from ..models.registry import load_manifest
+
+            if load_manifest(self.model_id).get("adversarial") is not False:
+                raise ConfigError(f"upscale.forensic is set but model {self.model_id!r} is not "
+                                  f"declared non-adversarial; use a fidelity model",
+                                  key="upscale.model")
         self.model = load_sr_model(self.model_id, precision=p.precision, backend=p.backend,
                                    threads=p.threads or None)
         self.matrix = DEFAULT_MATRIX
