@@ -142,3 +142,22 @@ def test_chain_with_codec_and_no_blur():
     cfg = d.ChainConfig(blur_prob=(0.0, 0.0), codec_prob=1.0)
     out = d.degrade_chain(natural(64, 64), scale=2, rng=np.random.default_rng(5), config=cfg)
     assert out.shape == (32, 32, 3)
+
+
+def test_chain_second_resize_is_relative_to_the_lr_size(monkeypatch):
+    # The first factor is relative to the HR size, the second to the final LR size (as
+    # in Real-ESRGAN), so the factors do not compound: with f1 = 0.6 and f2 = 0.75 at
+    # scale 2 the picture goes 96x128 -> 58x77 -> 36x48 (0.75 of 48x64) -> 48x64.
+    sizes = []
+    real = d.random_resize
+
+    def spy(img, *, size, kernel):
+        sizes.append(tuple(size))
+        return real(img, size=size, kernel=kernel)
+
+    monkeypatch.setattr(d, "random_resize", spy)
+    cfg = d.ChainConfig(blur_prob=(0.0, 0.0), resize_range=((0.6, 0.6), (0.75, 0.75)),
+                        codec_prob=0.0)
+    lr = d.degrade_chain(natural(96, 128), scale=2, rng=np.random.default_rng(0), config=cfg)
+    assert sizes == [(58, 77), (36, 48), (48, 64)]
+    assert lr.shape == (48, 64, 3)

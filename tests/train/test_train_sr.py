@@ -100,3 +100,27 @@ def test_sampler_scales_uint8_pairs_to_unit_range():
     lr, hr = PatchSampler(PairSet(lr=[img], hr=[img // 2], scale=1), patch=8, seed=0).batch(2)
     assert lr.dtype == np.float32 and lr.max() == 1.0
     assert abs(float(hr.max()) - 127 / 255) < 1e-6
+
+
+def test_train_chain_degradation_validates_against_bicubic(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train.sr import main
+
+    data = write_images(tmp_path / "imgs", n=25, size=(64, 64))  # one in 25 is held out
+    out = tmp_path / "run"
+    args = ["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "3", "--degrade", "chain",
+            "--data", str(data), "--patch", "12", "--batch", "2", "--precision", "fp32",
+            "--threads", "1", "--iters", "2", "--val-every", "2", "--out", str(out)]
+    assert main(args) == 0
+    history = json.loads((out / "train.json").read_text())["validation"]
+    assert history[-1]["pairs"] == 1
+    assert 5 < history[-1]["psnr_input"] < 60 and 5 < history[-1]["psnr"] < 60
+
+
+def test_chain_degradation_needs_rgb(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train.sr import main
+
+    with pytest.raises(SystemExit):
+        main(["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "1", "--degrade",
+              "chain", "--data", str(tmp_path), "--iters", "1", "--out", str(tmp_path / "r")])

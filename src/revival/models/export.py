@@ -185,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
                 "(H.264 CRF 18-51, MPEG-2/MPEG-4 at 0.03-0.4 bit/pixel, JPEG q5-60; see "
                 "revival.train.codec_pairs); no test-set material. Dataset terms: mixed / "
                 "research use, see ../shared/train/SOURCES.md")
+    elif recipe.get("degrade") == "chain":
+        data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), each image "
+                "degraded twice through the real-world chain of revival.train.chain_pairs "
+                "(two rounds of random blur, resize, Gaussian or Poisson sensor noise and JPEG "
+                "or a real video codec via PyAV, then x%d downscaling); one image in 25 held "
+                "out for validation; no test-set images. Dataset terms: research use, see "
+                "../shared/train/SOURCES.md" % scale)
     else:
         data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), bicubic x%d "
                 "degradation (MATLAB-compatible imresize, 8-bit LR), scale augmentation %s; "

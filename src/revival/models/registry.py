@@ -59,14 +59,21 @@ _MODELS: list[ModelEntry] = [
                "and more with INT8 on two cores); bicubic degradation, never adversarial",
                "python -m revival.train.sr --arch anchor_c16_b3 --channels 1 "
                "--data ../shared/train/T91 ../shared/train/BSD200_train --scale 2 --patch 64 "
-               "--iters 30000 --lr 1e-3 --threads 1 --out runs/fast_x2 && "
+               "--iters 30000 --lr 1e-3 --threads 1 --val-every 5000 --out runs/fast_x2 && "
                + _EXPORT + "--ckpt runs/fast_x2/final.pt --id fast.x2"),
+    ModelEntry("realworld.x2", 2, "x2 RGB SR for real footage: denoises, deblocks and upscales "
+               "in one pass (trained on a blur / sensor noise / JPEG-or-codec chain); never "
+               "adversarial",
+               "python -m revival.train.sr --arch anchor_c48_b8 --scale 2 --channels 3 "
+               "--degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train "
+               "--iters 14000 --val-every 2000 --threads 1 --out runs/realworld_x2 && "
+               + _EXPORT + "--ckpt runs/realworld_x2/final.pt --id realworld.x2"),
     ModelEntry("deblock.x1", 1, "Same-size RGB removal of codec artifacts (blocking, ringing, "
                "mosquito noise) of H.264, MPEG-2, MPEG-4 and JPEG; never adversarial",
                "python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 "
                "--degrade codec --data ../shared/train/BSD200_train ../shared/train/T91 "
                "../shared/train/Vimeo90K_septuplet_train ../shared/train/SAM2_demo_clips "
-               "--patch 96 --iters 28000 --val-every 4000 --out runs/deblock && "
+               "--patch 96 --iters 24000 --val-every 4000 --threads 1 --out runs/deblock && "
                + _EXPORT + "--ckpt runs/deblock/final.pt --id deblock.x1"),
 ]
 

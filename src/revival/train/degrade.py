@@ -288,6 +288,10 @@ def degrade_chain(hr: np.ndarray, *, scale: int, rng: np.random.Generator,
                   config: ChainConfig = ChainConfig()) -> np.ndarray:
     """Two rounds of blur -> resize -> noise -> compression, then resize to HR/scale.
 
+    The first resize factor (``resize_range[0]``) is relative to the HR size, the
+    second (``resize_range[1]``) to the final LR size, so the picture's effective
+    resolution before the last resize is ``f2 / scale`` of the HR, whatever ``f1`` was.
+
     Args:
         hr: (H, W, 3) float32 RGB in [0, 1]; H and W multiples of ``scale``.
         scale: final downscaling factor.
@@ -303,9 +307,11 @@ def degrade_chain(hr: np.ndarray, *, scale: int, rng: np.random.Generator,
     for order in (0, 1):
         if rng.random() < config.blur_prob[order]:
             img = apply_kernel(img, random_kernel(rng, size=int(rng.choice([7, 11, 15, 21]))))
+        # first round: relative to the HR size; second round: relative to the final LR
+        # size (as in Real-ESRGAN), so the two factors do not compound
         f = rng.uniform(*config.resize_range[order]) / (scale if order else 1)
-        f = max(f, 4.0 / min(img.shape[:2]))
-        size = (max(4, round(img.shape[0] * f)), max(4, round(img.shape[1] * f)))
+        f = max(f, 4.0 / min(h, w))
+        size = (max(4, round(h * f)), max(4, round(w * f)))
         img = random_resize(img, size=size, kernel=str(rng.choice(
             ["bicubic", "bilinear", "lanczos", "area"])))
         gray = rng.random() < config.gray_noise_prob
