@@ -31,7 +31,8 @@ def render_card(m: dict[str, Any]) -> str:
              f"- temporal window: {c['temporal_window']}; precisions: {', '.join(c['precisions'])}"
              f"; ONNX opset {m['opset']}",
              f"- architecture: `{m['arch']}`, {m.get('params')} parameters; adversarial "
-             f"training: {'yes' if m.get('adversarial') else 'no'}", "",
+             f"training: {'yes' if m.get('adversarial') else 'no'}"
+             + (f" ({m['adversarial_note']})" if m.get("adversarial_note") else ""), "",
              "## Files", "", "| precision | file | bytes | sha256 |", "|---|---|---|---|"]
     for prec, f in sorted(m["files"].items()):
         lines.append(f"| {prec} | `{f['file']}` | {f['size_bytes']} | `{f['sha256']}` |")

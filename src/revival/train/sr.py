@@ -22,6 +22,15 @@ PSNR (RGB) of the output and of bicubic upscaling of the same degraded input::
         --degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train \
         --iters 14000 --val-every 2000 --out runs/realworld_x2
 
+Perceptual SR by distillation (the recipe of ``perceptual.x4``): ``--degrade distill``
+trains on (bicubic LR crop, Real-ESRGAN x4plus output) pairs made once by
+:mod:`revival.train.distill` and cached in ``<out>/teacher_pairs.npz``; the teacher
+runs at training time only::
+
+    python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 3 \
+        --degrade distill --distill-count 800 --data ../shared/train/BSD200_train \
+        ../shared/train/T91 --patch 48 --iters 10000 --val-every 2000 --threads 1 --out runs/perceptual_x4
+
 Artifact removal (the recipe of ``deblock``): ``--degrade codec --scale 1`` with a
 ``restore_*`` architecture trains on real-codec round trips
 (:mod:`revival.train.codec_pairs`); one source in 25 is held out for validation,
@@ -145,9 +154,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m revival.train.sr", description=__doc__.split("\n")[0])
     p.add_argument("--arch", required=True, help="e.g. anchor_c48_b8")
     p.add_argument("--scale", type=int, required=True, choices=(1, 2, 3, 4))
-    p.add_argument("--degrade", choices=("bicubic", "codec", "chain"), default="bicubic",
-                   help="bicubic downscaling (SR), real-codec round trips (scale 1) or the "
-                   "real-world blur/noise/compression chain (SR, RGB)")
+    p.add_argument("--degrade", choices=("bicubic", "codec", "chain", "distill"),
+                   default="bicubic",
+                   help="bicubic downscaling (SR), real-codec round trips (scale 1), the "
+                   "real-world blur/noise/compression chain (SR, RGB) or a teacher's output "
+                   "for bicubic LR crops (x4, RGB)")
+    p.add_argument("--teacher", default="realesrgan_x4plus", help="with --degrade distill")
+    p.add_argument("--distill-count", type=int, default=800,
+                   help="with --degrade distill: number of teacher pairs (64-pixel LR crops)")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
     p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
     p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
@@ -173,7 +187,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--iters and --batch must be >= 1 and --patch >= 8")
     if (args.degrade == "codec") != (args.scale == 1):
         p.error("--degrade codec goes with --scale 1 (bicubic and chain with 2..4)")
-    if args.degrade in ("codec", "chain") and args.channels != 3:
+    if args.degrade == "distill" and args.scale != 4:
+        p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
+    if args.degrade in ("codec", "chain", "distill") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
     if args.no_val or args.degrade in ("codec", "chain"):
         args.val = None
@@ -229,6 +245,12 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         if not args.no_val:
             val_pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
                                           min_lr=args.patch, only=held_out, per_image=1)
+    elif args.degrade == "distill":
+        from .distill import build_distill_pairs
+
+        pairs = build_distill_pairs(args.data, teacher=args.teacher, count=args.distill_count,
+                                    patch=max(64, args.patch), seed=args.seed,
+                                    cache=args.out / "teacher_pairs.npz")
     else:
         pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
                             shrink=tuple(args.shrink), min_lr=args.patch)
@@ -261,6 +283,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     def write_summary(it: int) -> None:
         summary = {"command": command, "commands": commands, "arch": args.arch,
                    "scale": args.scale, "degrade": args.degrade,
+                   "teacher": args.teacher if args.degrade == "distill" else None,
                    "channels": args.channels, "params": count_params(net), "iterations": it,
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
