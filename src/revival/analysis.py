@@ -93,14 +93,22 @@ class Analysis:
 
 
 def recommend(*, noise_sigma: float, blockiness: float, blur: float, height: int) -> tuple[str, str]:
-    """A preset name and the reason for it, from the measured figures."""
+    """A preset name and the reason for it, from the measured figures.
+
+    Noise first (a denoiser also softens mild blocking), then visible blocking, then
+    size and softness; a clean, sharp, large picture needs nothing.
+    """
+    small = height <= 576
     if noise_sigma >= 4.0:
+        if small:
+            return "home-video", (f"visible noise (sigma {noise_sigma:.1f} code values) on a "
+                                  f"small picture ({height} lines): denoise, then upscale 2x")
         return "denoise", f"visible noise (sigma {noise_sigma:.1f} code values)"
     if blockiness >= 1.3:
-        return "denoise", (f"blocking (blockiness {blockiness:.2f}); the temporal denoiser "
-                           "softens it until the learned deblocker ships")
-    if height <= 576 or blur >= 0.45:
-        return "lanczos", f"small or soft picture ({height} lines, blur {blur:.2f}): upscale"
+        return "web", f"compression blocking (blockiness {blockiness:.2f}): learned deblocking"
+    if small or blur >= 0.45:
+        return "fidelity", (f"small or soft picture ({height} lines, blur {blur:.2f}): learned "
+                            f"upscaling (--scale 2 or 4)")
     return "copy", "no strong defect measured"
 
 

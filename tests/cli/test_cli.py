@@ -104,7 +104,7 @@ def test_demo_writes_video_with_audio_and_picture(tmp_path: Path) -> None:
 def test_probe_analyze_json(clip: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["probe", str(clip), "--analyze", "--json"]) == 0
     analysis = json.loads(capsys.readouterr().out)["analysis"]
-    assert analysis["frames"] == 6 and analysis["preset"] in ("copy", "lanczos", "denoise")
+    assert analysis["frames"] == 6 and analysis["preset"] in ("copy", "fidelity", "denoise", "home-video", "web")
     assert analysis["noise_sigma"] >= 0 and analysis["blockiness"] > 0
 
 

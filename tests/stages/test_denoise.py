@@ -83,4 +83,20 @@ def test_parameters_are_validated() -> None:
 def test_analyze_recommends_denoise_for_noisy_clip() -> None:
     _, noisy = _clip(3, 96, 128, sigma=15.0)
     result = analyze(list(noisy))
-    assert result.preset == "denoise" and result.noise_sigma > 8
+    assert result.preset == "home-video" and result.noise_sigma > 8  # 96 lines: small
+
+
+@pytest.mark.parametrize("figures, preset", [
+    ({"noise_sigma": 9.0, "blockiness": 1.0, "blur": 0.2, "height": 1080}, "denoise"),
+    ({"noise_sigma": 9.0, "blockiness": 1.0, "blur": 0.2, "height": 480}, "home-video"),
+    ({"noise_sigma": 1.0, "blockiness": 1.6, "blur": 0.2, "height": 720}, "web"),
+    ({"noise_sigma": 1.0, "blockiness": 1.0, "blur": 0.2, "height": 360}, "fidelity"),
+    ({"noise_sigma": 1.0, "blockiness": 1.0, "blur": 0.1, "height": 2160}, "copy"),
+])
+def test_recommendation_names_an_installed_preset(figures, preset) -> None:
+    from revival.analysis import recommend
+    from revival.pipeline.config import preset_names
+
+    name, reason = recommend(**figures)
+    assert name == preset and reason
+    assert name in preset_names()

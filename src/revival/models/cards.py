@@ -64,10 +64,17 @@ def render_card(m: dict[str, Any]) -> str:
               f"- commit at export: `{m['commit']}`; exported {m.get('exported')}",
               "", "## Licence", "", m["licence"], ""]
     hist = m.get("validation_history") or []
-    if hist:
+    if hist and "psnr_y" in hist[0]:
         lines += ["## Validation history (Set5, monitoring only)", "",
                   "| iteration | Y-PSNR | SSIM |", "|---|---|---|"]
         lines += [f"| {h['iter']} | {h['psnr_y']:.3f} | {h['ssim_y']:.4f} |" for h in hist]
+        lines.append("")
+    elif hist:
+        base = "bicubic upscaling" if c["scale"] > 1 else "the degraded input"
+        lines += [f"## Validation history (held-out training sources, {hist[0].get('pairs')} "
+                  "pairs, monitoring only)", "",
+                  f"| iteration | PSNR RGB | PSNR of {base} |", "|---|---|---|"]
+        lines += [f"| {h['iter']} | {h['psnr']:.3f} | {h['psnr_input']:.3f} |" for h in hist]
         lines.append("")
     return "\n".join(lines)
 

@@ -68,6 +68,14 @@ _MODELS: list[ModelEntry] = [
                "--degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train "
                "--iters 14000 --val-every 2000 --threads 1 --out runs/realworld_x2 && "
                + _EXPORT + "--ckpt runs/realworld_x2/final.pt --id realworld.x2"),
+    ModelEntry("realworld.x4", 4, "x4 RGB SR for real footage: denoises, deblocks and upscales "
+               "in one pass (same chain as realworld.x2, body initialised from it); never "
+               "adversarial",
+               "python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 3 "
+               "--degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train "
+               "--init runs/realworld_x2/final.pt --iters 8000 --lr 5e-4 --val-every 2000 "
+               "--threads 1 --out runs/realworld_x4 && "
+               + _EXPORT + "--ckpt runs/realworld_x4/final.pt --id realworld.x4"),
     ModelEntry("perceptual.x4", 4, "x4 RGB SR that restores plausible texture: distilled from "
                "Real-ESRGAN x4plus (teacher at training time only); invents detail, so the "
                "forensic preset refuses it",
