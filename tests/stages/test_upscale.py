@@ -8,6 +8,7 @@ import pytest
 from revival.errors import ConfigError
 from revival.frames.color import ColorInfo
 from revival.frames.spec import VideoSpec
+from revival.models.registry import WEIGHTS_DIR
 from revival.stages.registry import STAGES, stage_class
 from revival.stages.resize import resize
 from revival.stages.upscale import (Upscale, UpscaleParams, resolve_model, rgb_to_ycc, upscale,
@@ -151,3 +152,30 @@ def test_forensic_refuses_models_not_declared_non_adversarial(monkeypatch):
     with pytest.raises(ConfigError, match="forensic"):
         Upscale(UpscaleParams(model="fidelity", scale=2, forensic=True))
     Upscale(UpscaleParams(model="fidelity", scale=2, forensic=False))  # allowed otherwise
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "perceptual.x4.json").is_file(),
+                    reason="perceptual.x4 weights are not in this checkout")
+def test_forensic_refuses_the_shipped_perceptual_model():
+    with pytest.raises(ConfigError, match="forensic"):
+        Upscale(UpscaleParams(model="perceptual", scale=4, forensic=True))
+
+
+@pytest.mark.parametrize("model_id", ["realworld.x2", "realworld.x4", "perceptual.x4"])
+def test_rgb_models_beat_bicubic_where_they_should(model_id):
+    """RGB models run on the RGB frame; each must at least be sharper than bicubic."""
+    if not (WEIGHTS_DIR / f"{model_id}.json").is_file():
+        pytest.skip(f"{model_id} weights are not in this checkout")
+    family, scale = model_id.split(".x")
+    stage = Upscale(UpscaleParams(model=family, scale=int(scale), threads=2))
+    assert stage.model.channels == 3
+    hr = scene(0, 96, 128)
+    lr = np.clip(resize(hr, scale=1 / int(scale), kernel="bicubic"), 0, 1)
+    out = stage.process(lr[None])
+    bicubic = np.clip(resize(lr, scale=float(scale), kernel="bicubic"), 0, 1)
+
+    def detail(x):
+        return float(np.abs(np.diff(x, axis=1)).mean())
+
+    assert out.shape == hr.shape
+    assert detail(out) > detail(bicubic)
