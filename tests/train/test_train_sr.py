@@ -56,9 +56,9 @@ def test_metrics():
 
 
 def test_lr_schedule():
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
     from revival.train.sr import lr_at
 
-    pytest.importorskip("torch")
     assert lr_at(0, iters=100, base=1.0, floor=0.0, warmup=10) == pytest.approx(0.1)
     assert lr_at(10, iters=100, base=1.0, floor=0.0, warmup=10) == pytest.approx(1.0)
     assert lr_at(100, iters=100, base=1.0, floor=0.1, warmup=10) == pytest.approx(0.1)

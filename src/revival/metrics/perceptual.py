@@ -73,10 +73,9 @@ def _load_state() -> dict:
 
 
 def _build():
+    state = _load_state()  # first: says how to install PyTorch when it is missing
     import torch
     import torch.nn.functional as F
-
-    state = _load_state()
 
     def blur(x, filt):  # Downsample(filt_size=3, stride=2, pad_more=True): reflect pad 2
         return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), filt, stride=2, groups=x.shape[1])
