@@ -48,8 +48,11 @@ _EXPORT = "python -m revival.models.export --calib ../shared/train/BSD200_train 
 _MODELS: list[ModelEntry] = [
     ModelEntry("fidelity.x4", 4, "PSNR-oriented x4 luma SR, bicubic degradation, never "
                "adversarial (forensic-safe)",
-               _TRAIN + "--scale 4 --iters 8000 --out runs/fidelity_x4 && "
-               + _EXPORT + "--ckpt runs/fidelity_x4/final.pt --id fidelity.x4"),
+               _TRAIN + "--scale 4 --iters 30000 --out runs/fidelity_x4 (stopped at iteration "
+               "6000; v1.0.0 was its best.pt) && "
+               + _TRAIN + "--scale 4 --init runs/fidelity_x4/best.pt --iters 20000 --lr 4e-4 "
+               "--warmup 200 --val-every 4000 --threads 2 --out runs/fidelity_x4_ft && "
+               + _EXPORT + "--ckpt runs/fidelity_x4_ft/final.pt --id fidelity.x4 --version 1.1.0"),
     ModelEntry("fidelity.x2", 2, "PSNR-oriented x2 luma SR, bicubic degradation, never "
                "adversarial (forensic-safe); body initialised from the x4 model",
                _TRAIN + "--scale 2 --init runs/fidelity_x4/final.pt --iters 1500 --lr 5e-4 "
