@@ -73,9 +73,9 @@ def build_distill_pairs(folders: list[str | Path], *, teacher: str, count: int, 
     Returns:
         A :class:`PairSet` of uint8 (patch, patch, 3) LR and (s*patch, s*patch, 3) targets.
     """
-    scale = TEACHERS[teacher] if teacher in TEACHERS else None
-    if scale is None:
+    if teacher not in TEACHERS:
         raise ValueError(f"unknown teacher {teacher!r}; known: {', '.join(TEACHERS)}")
+    scale = TEACHERS[teacher]
     key = np.array([count, patch, seed, margin, scale])
     if cache is not None and Path(cache).is_file():
         with np.load(cache) as z:
