@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 FlowOn = Literal["processed", "source"]
 _PROC_FACTOR = 4.0  # the processed-frame guard tolerates this many times more squared error
 _FLOW_WIDTH = 320  # automatic flow resolution (pixels across)
+_SMALL_INTERP: Interpolation = "cubic"  # warps at flow resolution (confidence tests)
 _LOW = 0.6  # local-mean (structured) differences are judged against this fraction of tolerance
 
 
@@ -173,17 +174,18 @@ def confidence_map(cur_src: np.ndarray | None, prev_src: np.ndarray | None,
     """
     h, w = flow.shape[:2]
     box = max(3, (min(h, w) // 60) | 1)
+    sbox = box + 2  # local means of noise need a larger box to stay below the tolerance
     inside = inside_mask(flow)
     conf = inside.astype(np.float32)
     if flow_bw is not None:
         conf[occlusion_mask(flow, flow_bw)] = 0.0
     if cur_src is not None and prev_src is not None:
-        d = cur_src - warp(prev_src, flow) - np.float32(delta)
+        d = cur_src - warp(prev_src, flow, interpolation=_SMALL_INTERP) - np.float32(delta)
         conf *= np.exp(-_excess(d, inside, box) / (tolerance * tolerance)
-                       - _excess(d, inside, box, structured=True) / (_LOW * tolerance) ** 2)
+                       - _excess(d, inside, sbox, structured=True) / (_LOW * tolerance) ** 2)
     dp = cur_proc - warped_out - np.float32(delta)
     conf *= np.exp(-_excess(dp, inside, box) / (_PROC_FACTOR * tolerance * tolerance)
-                   - _excess(dp, inside, box, structured=True) / (_LOW * tolerance) ** 2)
+                   - _excess(dp, inside, sbox, structured=True) / (_LOW * tolerance) ** 2)
     return cv2.GaussianBlur(conf, (0, 0), 1.0)
 
 
@@ -233,14 +235,13 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         # illumination change = median difference of the motion-aligned source; content that
         # enters, leaves or is occluded changes the plain mean but not this median
         inside = inside_mask(flow)[::2, ::2]
-        d = (src_g - warp(state.prev_src_small, flow))[::2, ::2][inside]
+        d = (src_g - warp(state.prev_src_small, flow, interpolation=_SMALL_INTERP))[::2, ::2][inside]
         delta_g = float(np.median(d)) if d.size else 0.0
     delta = np.full(3, delta_g, np.float32)
-    warped_g = warp(prev_g, flow)
+    warped_g = warp(prev_g, flow, interpolation=_SMALL_INTERP)
     conf = confidence_map(src_g, state.prev_src_small, proc_g, warped_g, flow, flow_bw,
                           tolerance=p.tolerance, delta=delta_g)
     weight_small = p.strength * conf
-    out_g = proc_g + weight_small * (warped_g + np.float32(delta_g) - proc_g)
     if size != (H, W):
         flow = resize_flow(flow, H, W)
         weight = cv2.resize(weight_small, (W, H), interpolation=cv2.INTER_LINEAR)
@@ -257,7 +258,8 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     cv2.min(out, (1.0, 1.0, 1.0, 1.0), dst=out)
     cv2.max(out, (0.0, 0.0, 0.0, 0.0), dst=out)
     state.prev_out = out
-    state.prev_proc_small, state.prev_src_small = out_g, src_g
+    state.prev_proc_small = _gray(_small(out, size)) if size != (H, W) else _gray(out)
+    state.prev_src_small = src_g
     return out
 
 
