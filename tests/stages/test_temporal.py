@@ -80,8 +80,27 @@ def test_sub_pixel_pan_is_not_mistaken_for_misalignment():
     src = [g + rng.normal(0, 0.02, g.shape).astype(np.float32) for g in grey]
     flow = np.full((H, W, 2), 0.5, np.float32)
     warped = warp(grey[0], flow, interpolation="cubic")
-    conf = confidence_map(src[1], src[0], grey[1], warped, flow, -flow, tolerance=0.03)
+    conf = confidence_map(src[1], warp(src[0], flow, interpolation="cubic"), grey[1], warped, flow,
+                          -flow, tolerance=0.03)
     assert conf[8:-8, 8:-8].mean() > 0.94
+
+
+def test_pan_shift_keeps_fine_texture():
+    # fine texture under a sub-pixel pan: the windowed-sinc history resampling must beat
+    # repeated cubic resampling (measured: 36.2 vs 35.4 dB)
+    rng = np.random.default_rng(5)
+    fine = cv2.GaussianBlur(rng.random((200, 240, 3), dtype=np.float32), (0, 0), 0.8)
+    canvas = np.clip(textured_image(200, 240, seed=5) + 0.6 * (fine - fine.mean()), 0, 1)
+    offs = pan_offsets(12, velocity=(1.5, 0.5), start=(40.0, 40.0))
+    gt = known_motion_clip(canvas, offs, 96, 128)
+    noisy = np.clip(gt + rng.normal(0, 0.03, gt.shape).astype(np.float32), 0, 1)
+
+    def psnr(a):
+        return -10 * np.log10(np.mean((a[:, 8:-8, 8:-8] - gt[:, 8:-8, 8:-8]) ** 2))
+
+    sinc = psnr(stabilise_temporal(noisy, noisy))
+    cubic = psnr(stabilise_temporal(noisy, noisy, pan_shift=False))
+    assert sinc > cubic + 0.4 and cubic > psnr(noisy) + 3
 
 
 def test_no_ghosting_on_fast_motion_and_occlusion():

@@ -6,7 +6,8 @@ reference frame to its position in a target frame (see :mod:`revival.flow.dis`).
 
 from .dis import Preset, estimate_flow, fit_global_motion, resize_flow, to_gray8
 from .scenecut import CutDetector, cut_scores, detect_cuts, frame_features, transition_score
-from .warping import consistency_error, endpoint_error, inside_mask, occlusion_mask, warp
+from .warping import (consistency_error, endpoint_error, inside_mask, occlusion_mask, shift,
+                      warp)
 
 __all__ = [
     "CutDetector",
@@ -21,6 +22,7 @@ __all__ = [
     "inside_mask",
     "occlusion_mask",
     "resize_flow",
+    "shift",
     "to_gray8",
     "transition_score",
     "warp",

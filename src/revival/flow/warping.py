@@ -84,6 +84,53 @@ def warp(image: np.ndarray, flow: np.ndarray, *, border: Border = "replicate",
     return cv2.remap(image, coords, None, _INTERP[interpolation], borderMode=_BORDERS[border])
 
 
+def _sinc_taps(frac: float, half: int) -> np.ndarray:
+    """Lanczos-``half`` weights for samples at offsets ``1 - half .. half`` around ``frac``."""
+    x = np.arange(1 - half, half + 1, dtype=np.float64) - frac
+    k = np.sinc(x) * np.sinc(x / half)
+    return (k / k.sum()).astype(np.float32)
+
+
+def shift(image: np.ndarray, dx: float, dy: float, *, half: int = 8) -> np.ndarray:
+    """Translate ``image`` by a constant flow: ``out[y, x] = image[y + dy, x + dx]``.
+
+    A separable windowed-sinc (Lanczos, ``2 * half`` taps per axis) resampler for
+    the common case of a pure camera pan. It is several times more accurate than
+    :func:`warp` with ``"cubic"`` on fine texture and, at the default 16 taps,
+    faster than it at 720p. Samples outside the image repeat the edge pixels.
+
+    Args:
+        image: (H, W) or (H, W, C) float32 array (C <= 4).
+        dx, dy: the flow in pixels (any real values).
+        half: half the kernel length per axis (2 to 16).
+
+    Returns:
+        Array of the same shape and dtype as ``image``.
+
+    Raises:
+        ConfigError: ``half`` outside 2..16 or a shift that is not finite.
+
+    Example:
+        >>> img = np.random.rand(16, 16).astype(np.float32)
+        >>> bool(np.allclose(shift(img, 2.0, -1.0)[4:12, 4:12], img[3:11, 6:14]))
+        True
+    """
+    if not 2 <= half <= 16:
+        raise ConfigError(f"shift: half must be in 2..16, got {half}", key="flow.shift")
+    if not (np.isfinite(dx) and np.isfinite(dy)):
+        raise ConfigError(f"shift: expected finite offsets, got ({dx}, {dy})", key="flow.shift")
+    h, w = image.shape[:2]
+    nx, ny = int(np.floor(dx)), int(np.floor(dy))
+    margin = half + 1 + max(abs(nx), abs(ny))
+    padded = cv2.copyMakeBorder(np.ascontiguousarray(image, dtype=np.float32), margin, margin,
+                                margin, margin, cv2.BORDER_REPLICATE)
+    if abs(dx - nx) < 1e-4 and abs(dy - ny) < 1e-4:  # whole pixels: a copy
+        return padded[margin + ny:margin + ny + h, margin + nx:margin + nx + w].copy()
+    out = cv2.sepFilter2D(padded, -1, _sinc_taps(dx - nx, half), _sinc_taps(dy - ny, half),
+                          anchor=(half - 1, half - 1), borderType=cv2.BORDER_REPLICATE)
+    return out[margin + ny:margin + ny + h, margin + nx:margin + nx + w]
+
+
 def inside_mask(flow: np.ndarray) -> np.ndarray:
     """(H, W) bool: True where ``x + F`` lands inside the target frame."""
     _check_flow(flow)
