@@ -1,13 +1,16 @@
 """Classical denoising: spatial non-local means, and temporal fusion of motion-aligned frames.
 
-* ``spatial``: OpenCV's non-local means on each frame (``h`` follows the noise level).
+* ``spatial``: each frame on its own, with the learned blind denoiser ``denoise.x1``
+  (``spatial_method="model"``; trained on white Gaussian and shot + read sensor noise,
+  see :mod:`revival.train.noise_pairs`) or OpenCV's non-local means
+  (``spatial_method="nlm"``; ``h`` follows the noise level).
 * ``temporal``: each of ``radius`` frames before and after is aligned to the
   current frame with DIS optical flow (estimated on slightly smoothed copies, so
   noise does not drive the flow) and averaged with per-pixel weights that fall
   to zero where the aligned frame disagrees with the current one by more than
   the noise explains (occlusions, flow errors, scene cuts): a static area
   averages ``2 * radius + 1`` samples, a mismatched one keeps its own. A light
-  spatial pass then removes what is left, scaled to the remaining noise.
+  spatial pass (the same ``spatial_method``) then removes what is left.
 
 The noise level is automatic unless given: :func:`revival.analysis.estimate_noise`
 on the first frames of the run, then frozen so the strength does not flicker.
@@ -24,11 +27,14 @@ import cv2
 import numpy as np
 
 from ..analysis import estimate_noise
+from ..errors import ConfigError
 from ..flow import estimate_flow, inside_mask, warp
 from ..frames.spec import VideoSpec
 from ..pipeline.stage import Stage, check_range
 
 Mode = Literal["spatial", "temporal"]
+SpatialMethod = Literal["model", "nlm"]
+DEFAULT_MODEL = "denoise.x1"
 _NLM_H_PER_SIGMA = 0.55  # OpenCV NLM filter strength per code value of noise sigma
 _AUTO_FRAMES = 5
 
@@ -80,20 +86,34 @@ class DenoiseParams:
 
     Attributes:
         mode: ``"temporal"`` (motion-compensated, default) or ``"spatial"``.
-        sigma: noise level in 8-bit code values per channel; 0 = estimate it.
+        sigma: noise level in 8-bit code values per channel; 0 = estimate it. The
+            learned model is blind (it reads the level from the picture); sigma then
+            sets the weights of the temporal fusion only.
         strength: 0 returns the input; 1 removes the estimated noise; up to 2.
         radius: frames used on each side in temporal mode.
+        spatial_method: ``"model"`` (learned, ``model``) or ``"nlm"`` (non-local means).
+        model: registered same-size denoising model id.
+        backend, precision, threads: inference settings of the model (see ``upscale``).
     """
 
     mode: Mode = "temporal"
     sigma: float = 0.0
     strength: float = 1.0
     radius: int = 2
+    spatial_method: SpatialMethod = "nlm"
+    model: str = DEFAULT_MODEL
+    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    precision: Literal["fp32", "int8"] = "fp32"
+    threads: int = 0
 
     def __post_init__(self) -> None:
         check_range("denoise", "sigma", self.sigma, 0, 100)
         check_range("denoise", "strength", self.strength, 0, 2)
         check_range("denoise", "radius", self.radius, 1, 4)
+        check_range("denoise", "threads", self.threads, 0, 1024)
+        if self.spatial_method not in ("model", "nlm"):
+            raise ConfigError(f"denoise.spatial_method must be 'model' or 'nlm', got "
+                              f"{self.spatial_method!r}", key="denoise.spatial_method")
 
 
 @dataclass
@@ -114,8 +134,29 @@ class Denoise(Stage):
 
     def __init__(self, params: DenoiseParams | None = None) -> None:
         super().__init__(params)
-        r = self.params.radius if self.params.mode == "temporal" else 0
+        p = self.params
+        r = p.radius if p.mode == "temporal" else 0
         self.window = (r, r)
+        self.model = None
+        if p.spatial_method == "model":
+            from ..models.registry import model_entry
+            from ..runtime.session import load_sr_model
+
+            if model_entry(p.model).scale != 1:
+                raise ConfigError(f"denoise.model {p.model!r} changes the frame size; pick a "
+                                  f"same-size model such as {DEFAULT_MODEL!r}",
+                                  key="denoise.model")
+            self.model = load_sr_model(p.model, precision=p.precision, backend=p.backend,
+                                       threads=p.threads or None)
+
+    def _spatial(self, frame: np.ndarray, sigma: float) -> np.ndarray:
+        if self.model is None:
+            return nlm(frame, sigma=sigma * self.params.strength)
+        out = self.model.upscale(np.ascontiguousarray(frame, dtype=np.float32))
+        k = self.params.strength
+        if k != 1:
+            out = frame + np.float32(k) * (out - frame)
+        return np.clip(out, 0.0, 1.0)
 
     def configure(self, spec: VideoSpec) -> VideoSpec:
         return spec
@@ -129,21 +170,31 @@ class Denoise(Stage):
         frame = window[centre]
         if p.strength == 0:
             return frame
-        sigma = p.sigma if p.sigma > 0 else (state or _RunState()).sigma(frame)
-        sigma *= p.strength
         if p.mode == "spatial":
-            return nlm(frame, sigma=sigma)
-        fused, residual = fuse_temporal(window, centre=centre, sigma=sigma)
-        return nlm(fused, sigma=residual) if residual >= 1.0 else fused
+            if self.model is not None:
+                return self._spatial(frame, 0.0)
+            sigma = p.sigma if p.sigma > 0 else (state or _RunState()).sigma(frame)
+            return self._spatial(frame, sigma)
+        sigma = p.sigma if p.sigma > 0 else (state or _RunState()).sigma(frame)
+        fused, residual = fuse_temporal(window, centre=centre, sigma=sigma * p.strength)
+        if self.model is None:
+            return nlm(fused, sigma=residual) if residual >= 1.0 else fused
+        return self._spatial(fused, residual) if residual >= 1.0 else fused
 
 
 def denoise(frames: np.ndarray, *, mode: Mode = "temporal", sigma: float = 0.0,
-            strength: float = 1.0, radius: int = 2) -> np.ndarray:
-    """Denoise a whole clip (T, H, W, 3) in memory; see :class:`Denoise` for streaming."""
+            strength: float = 1.0, radius: int = 2,
+            spatial_method: SpatialMethod = "nlm", **model_options) -> np.ndarray:
+    """Denoise a whole clip (T, H, W, 3) in memory; see :class:`Denoise` for streaming.
+
+    ``model_options``: ``model``, ``backend``, ``precision``, ``threads`` of
+    :class:`DenoiseParams`.
+    """
     from ..frames.frame import Frame
     from ..pipeline.pipeline import run_stage
     from fractions import Fraction
 
-    stage = Denoise(DenoiseParams(mode=mode, sigma=sigma, strength=strength, radius=radius))
+    stage = Denoise(DenoiseParams(mode=mode, sigma=sigma, strength=strength, radius=radius,
+                                  spatial_method=spatial_method, **model_options))
     clip = [Frame.from_rgb(f, index=i, pts=i, time_base=Fraction(1, 25)) for i, f in enumerate(frames)]
     return np.stack([f.rgb for f in run_stage(stage, iter(clip), state=stage.start())])

@@ -65,6 +65,7 @@ import torch.nn.functional as F
 
 from ..models.arch import build_arch, count_params
 from .data import PairSet, PatchSampler, build_pairs, rgb_to_y601
+from .noise_pairs import add_noise
 from .evaluate import evaluate_set
 
 log = logging.getLogger("revival.train.sr")
@@ -154,11 +155,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m revival.train.sr", description=__doc__.split("\n")[0])
     p.add_argument("--arch", required=True, help="e.g. anchor_c48_b8")
     p.add_argument("--scale", type=int, required=True, choices=(1, 2, 3, 4))
-    p.add_argument("--degrade", choices=("bicubic", "codec", "chain", "distill"),
+    p.add_argument("--degrade", choices=("bicubic", "codec", "chain", "distill", "noise"),
                    default="bicubic",
                    help="bicubic downscaling (SR), real-codec round trips (scale 1), the "
-                   "real-world blur/noise/compression chain (SR, RGB) or a teacher's output "
-                   "for bicubic LR crops (x4, RGB)")
+                   "real-world blur/noise/compression chain (SR, RGB), a teacher's output "
+                   "for bicubic LR crops (x4, RGB) or fresh Gaussian/sensor noise every "
+                   "batch (scale 1, RGB, blind denoising)")
     p.add_argument("--teacher", default="realesrgan_x4plus", help="with --degrade distill")
     p.add_argument("--distill-count", type=int, default=800,
                    help="with --degrade distill: number of teacher pairs (64-pixel LR crops)")
@@ -185,13 +187,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.iters < 1 or args.batch < 1 or args.patch < 8:
         p.error("--iters and --batch must be >= 1 and --patch >= 8")
-    if (args.degrade == "codec") != (args.scale == 1):
-        p.error("--degrade codec goes with --scale 1 (bicubic and chain with 2..4)")
+    if (args.degrade in ("codec", "noise")) != (args.scale == 1):
+        p.error("--degrade codec and noise go with --scale 1 (bicubic and chain with 2..4)")
     if args.degrade == "distill" and args.scale != 4:
         p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
-    if args.degrade in ("codec", "chain", "distill") and args.channels != 3:
+    if args.degrade in ("codec", "chain", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
-    if args.no_val or args.degrade in ("codec", "chain"):
+    if args.no_val or args.degrade in ("codec", "chain", "noise"):
         args.val = None
     elif args.val is not None and not (args.val / f"LRbicx{args.scale}").is_dir():
         p.error(f"--val {args.val} has no LRbicx{args.scale}/ folder; pass a test set "
@@ -245,6 +247,15 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         if not args.no_val:
             val_pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
                                           min_lr=args.patch, only=held_out, per_image=1)
+    elif args.degrade == "noise":
+        from .noise_pairs import build_clean_pairs, noisy_validation
+
+        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
+        pairs = build_clean_pairs(args.data, shrink=tuple(args.shrink), min_size=args.patch,
+                                  skip=held_out)
+        if not args.no_val:
+            val_pairs = noisy_validation(build_clean_pairs(args.data, min_size=args.patch,
+                                                           only=held_out), seed=args.seed)
     elif args.degrade == "distill":
         from .distill import build_distill_pairs
 
@@ -302,6 +313,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             g["lr"] = lr_at(it, iters=args.iters, base=args.lr, floor=args.min_lr,
                             warmup=args.warmup)
         lr_np, hr_np = sampler.batch(args.batch)
+        if args.degrade == "noise":
+            lr_np = add_noise(hr_np, np.random.default_rng([args.seed, it]))
         x, y = torch.from_numpy(lr_np), torch.from_numpy(hr_np)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = net(x)
