@@ -63,7 +63,7 @@ class DeflickerParams:
     """
 
     strength: float = 1.0
-    radius: int = 8
+    radius: int = 10
     mode: Mode = "local"
     spatial: float = 0.04
     analysis_width: int = 192
@@ -195,7 +195,7 @@ def deflicker_frame(window: np.ndarray, *, centre: int, params: DeflickerParams)
     return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def deflicker(frames: np.ndarray, *, strength: float = 1.0, radius: int = 8,
+def deflicker(frames: np.ndarray, *, strength: float = 1.0, radius: int = 10,
               mode: Mode = "local", spatial: float = 0.04, analysis_width: int = 192,
               max_gain: float = 2.0, motion: bool = True, trim: float = 0.1) -> np.ndarray:
     """Remove luminance and colour flicker from a clip.
