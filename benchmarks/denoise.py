@@ -28,7 +28,19 @@ from _env import SHARED_DATA, markdown_table, write_results  # noqa: E402
 from _peers import ffmpeg_filter, psnr  # noqa: E402
 
 from revival.analysis import estimate_noise  # noqa: E402
-from revival.stages.denoise import denoise  # noqa: E402
+from revival.stages.denoise import Denoise, DenoiseParams  # noqa: E402
+
+
+def _run(stage, frames: np.ndarray) -> np.ndarray:
+    """Run a built denoise stage over a clip (what revival.stages.denoise.denoise does)."""
+    from fractions import Fraction
+
+    from revival.frames.frame import Frame
+    from revival.pipeline.pipeline import run_stage
+
+    clip = [Frame.from_rgb(f, index=i, pts=i, time_base=Fraction(1, 25))
+            for i, f in enumerate(frames)]
+    return np.stack([f.rgb for f in run_stage(stage, iter(clip), state=stage.start())])
 
 
 def _model_available(model_id: str = "denoise.x1") -> bool:
@@ -42,8 +54,6 @@ def set14_section(sigma: float = 25.0) -> tuple[dict, list[list]]:
 
     Time per image is wall time of the whole denoiser call (model load excluded).
     """
-    from revival.stages.denoise import Denoise, DenoiseParams
-
     folder = SHARED_DATA / "Set14" / "GTmod12"
     images = [cv2.imread(str(f))[:, :, ::-1].astype(np.float32) / 255
               for f in sorted(folder.glob("*.png"))]
@@ -116,10 +126,15 @@ def main() -> None:
                   flush=True)
 
         score("noisy input", noisy, 0.0)
-        for mode in ("spatial", "temporal"):
-            t = time.perf_counter()
-            out = denoise(noisy, mode=mode)
-            score(f"revival {mode}", out, time.perf_counter() - t, "automatic sigma")
+        methods = ("model", "nlm") if _model_available() else ("nlm",)
+        for method in methods:
+            for mode in ("spatial", "temporal"):
+                stage = Denoise(DenoiseParams(mode=mode, spatial_method=method))  # loads the model
+                t = time.perf_counter()
+                out = _run(stage, noisy)
+                score(f"revival {mode} ({method})", out, time.perf_counter() - t,
+                      "blind model" if method == "model" and mode == "spatial"
+                      else "automatic sigma")
         entry["estimated_sigma"] = {"value": float(np.median([estimate_noise(f) for f in noisy[:5]]))}
         peers = {
             # FFmpeg's bm3d sigma is not in code values: its best lies near 4-5x the noise sigma

