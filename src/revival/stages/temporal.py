@@ -99,7 +99,7 @@ class TemporalParams:
             repeated resampling of the history (about 5 ms more per 720p frame).
     """
 
-    strength: float = 0.8
+    strength: float = 0.85
     tolerance: float = 0.03
     flow_preset: Preset = "fast"
     flow_scale: float = 0.0
@@ -319,7 +319,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
 
 
 def stabilise_temporal(processed: np.ndarray, originals: np.ndarray | None = None, *,
-                       strength: float = 0.8, tolerance: float = 0.03,
+                       strength: float = 0.85, tolerance: float = 0.03,
                        flow_preset: Preset = "fast", flow_scale: float = 0.0,
                        flow_finest_scale: int = 0,
                        flow_on: FlowOn = "processed", occlusion: bool = True,
