@@ -69,7 +69,8 @@ def set14_section(sigma: float = 25.0) -> tuple[dict, list[list]]:
               f"{setting}", flush=True)
 
     score("noisy input", noisy, 0.0)
-    stages = {"revival spatial nlm": DenoiseParams(mode="spatial", spatial_method="nlm")}
+    stages = {"revival spatial (auto)": DenoiseParams(mode="spatial"),
+              "revival spatial nlm": DenoiseParams(mode="spatial", spatial_method="nlm")}
     if _model_available():
         stages["revival spatial model (fp32)"] = DenoiseParams(mode="spatial", spatial_method="model")
         stages["revival spatial model (int8)"] = DenoiseParams(mode="spatial", spatial_method="model",
@@ -126,15 +127,16 @@ def main() -> None:
                   flush=True)
 
         score("noisy input", noisy, 0.0)
-        methods = ("model", "nlm") if _model_available() else ("nlm",)
-        for method in methods:
-            for mode in ("spatial", "temporal"):
-                stage = Denoise(DenoiseParams(mode=mode, spatial_method=method))  # loads the model
-                t = time.perf_counter()
-                out = _run(stage, noisy)
-                score(f"revival {mode} ({method})", out, time.perf_counter() - t,
-                      "blind model" if method == "model" and mode == "spatial"
-                      else "automatic sigma")
+        runs = [("spatial", "auto"), ("spatial", "nlm"), ("temporal", "auto")]
+        if _model_available():
+            runs.insert(1, ("spatial", "model"))
+        for mode, method in runs:
+            stage = Denoise(DenoiseParams(mode=mode, spatial_method=method))  # loads the model
+            t = time.perf_counter()
+            out = _run(stage, noisy)
+            name = f"revival {mode}" + (f" ({method})" if mode == "spatial" else "")
+            score(name, out, time.perf_counter() - t,
+                  "blind model" if method == "model" else "automatic sigma")
         entry["estimated_sigma"] = {"value": float(np.median([estimate_noise(f) for f in noisy[:5]]))}
         peers = {
             # FFmpeg's bm3d sigma is not in code values: its best lies near 4-5x the noise sigma

@@ -100,3 +100,50 @@ def test_recommendation_names_an_installed_preset(figures, preset) -> None:
     name, reason = recommend(**figures)
     assert name == preset and reason
     assert name in preset_names()
+
+
+
+def _natural(sigma: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from revival.testing.motion import textured_image
+
+    clean = textured_image(96, 128, seed=seed)[None]
+    rng = np.random.default_rng(seed)
+    noisy = np.clip(clean + rng.normal(0, sigma / 255, clean.shape), 0, 1).astype(np.float32)
+    return clean, noisy
+
+
+def test_learned_model_wins_on_heavy_noise_of_a_photo(shared_data) -> None:
+    import cv2
+
+    img = cv2.imread(str(shared_data / "Set14/GTmod12/lenna.png"))[:, :, ::-1]
+    clean = np.ascontiguousarray(img[128:320, 128:320], dtype=np.float32)[None] / 255
+    rng = np.random.default_rng(3)
+    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32)
+    model = denoise(noisy, mode="spatial", spatial_method="model")
+    nlm = denoise(noisy, mode="spatial", spatial_method="nlm")
+    p_in, p_model, p_nlm = (_psnr(x[0], clean[0]) for x in (noisy, model, nlm))
+    assert p_model > p_in + 8 and p_model > p_nlm + 1.5
+    np.testing.assert_array_equal(denoise(noisy, mode="spatial"), model)   # auto picks it
+
+
+def test_auto_keeps_light_noise_away_from_the_model() -> None:
+    # the blind model smooths as if noise were strong: on light noise auto must use NLM
+    clean, noisy = _natural(4.0, 5)
+    auto = denoise(noisy, mode="spatial")
+    np.testing.assert_array_equal(auto, denoise(noisy, mode="spatial", spatial_method="nlm"))
+    assert _psnr(auto[0], clean[0]) >= _psnr(noisy[0], clean[0]) - 0.1
+
+
+def test_learned_model_strength_blends() -> None:
+    _, noisy = _natural(25.0, 4)
+    full = denoise(noisy, mode="spatial", spatial_method="model")
+    half = denoise(noisy, mode="spatial", spatial_method="model", strength=0.5)
+    np.testing.assert_allclose(half, np.clip(noisy + 0.5 * (full - noisy), 0, 1), atol=1e-5)
+
+
+def test_model_settings_are_validated() -> None:
+    with pytest.raises(ConfigError):
+        Denoise.from_dict({"spatial_method": "wavelet"})
+    with pytest.raises(ConfigError):
+        Denoise(DenoiseParams(mode="spatial", spatial_method="model", model="fidelity.x2"))
+    assert Denoise(DenoiseParams(mode="temporal")).model is None   # temporal never loads it

@@ -55,9 +55,9 @@ _MODELS: list[ModelEntry] = [
                + _EXPORT + "--ckpt runs/fidelity_x4_ft/final.pt --id fidelity.x4 --version 1.1.0"),
     ModelEntry("fidelity.x2", 2, "PSNR-oriented x2 luma SR, bicubic degradation, never "
                "adversarial (forensic-safe); body initialised from the x4 model",
-               _TRAIN + "--scale 2 --init runs/fidelity_x4/final.pt --iters 1500 --lr 5e-4 "
-               "--out runs/fidelity_x2 && "
-               + _EXPORT + "--ckpt runs/fidelity_x2/final.pt --id fidelity.x2"),
+               _TRAIN + "--scale 2 --init runs/fidelity_x4_ft/final.pt --iters 36000 --lr 4e-4 "
+               "--warmup 300 --val-every 6000 --threads 1 --out runs/fidelity_x2_v2 && "
+               + _EXPORT + "--ckpt runs/fidelity_x2_v2/final.pt --id fidelity.x2 --version 1.1.0"),
     ModelEntry("fast.x2", 2, "Small x2 luma SR for the real-time path (720p input at 24 fps "
                "and more with INT8 on two cores); bicubic degradation, never adversarial",
                "python -m revival.train.sr --arch anchor_c16_b3 --channels 1 "
@@ -94,6 +94,15 @@ _MODELS: list[ModelEntry] = [
                "../shared/train/Vimeo90K_septuplet_train ../shared/train/SAM2_demo_clips "
                "--patch 96 --iters 24000 --val-every 4000 --threads 1 --out runs/deblock && "
                + _EXPORT + "--ckpt runs/deblock/final.pt --id deblock.x1"),
+    ModelEntry("denoise.x1", 1, "Same-size blind RGB denoiser for white Gaussian and sensor "
+               "(shot + read, luma and chroma) noise up to sigma 55 of 255; never adversarial. "
+               "It smooths texture away under light noise, so the denoise stage uses it only "
+               "from a measured sigma of 18 up (see docs/benchmarks/denoise.md)",
+               "python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 "
+               "--degrade noise --data ../shared/train/T91 ../shared/train/BSD200_train "
+               "--patch 96 --lr 8e-4 --iters 20000 --val-every 2500 --threads 1 "
+               "--out runs/denoise && "
+               + _EXPORT + "--ckpt runs/denoise/final.pt --id denoise.x1"),
 ]
 
 
