@@ -98,11 +98,11 @@ _MODELS: list[ModelEntry] = [
                "(shot + read, luma and chroma) noise up to sigma 55 of 255; never adversarial. "
                "It smooths texture away under light noise, so the denoise stage uses it only "
                "from a measured sigma of 18 up (see docs/benchmarks/denoise.md)",
-               "python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 "
+               "python -m revival.train.sr --arch restore_c32_b6 --scale 1 --channels 3 "
                "--degrade noise --data ../shared/train/T91 ../shared/train/BSD200_train "
-               "--patch 96 --lr 8e-4 --iters 20000 --val-every 2500 --threads 1 "
-               "--out runs/denoise && "
-               + _EXPORT + "--ckpt runs/denoise/final.pt --id denoise.x1"),
+               "--patch 96 --lr 1e-3 --iters 20000 --val-every 5000 --threads 1 "
+               "--out runs/denoise_small && "
+               + _EXPORT + "--ckpt runs/denoise_small/final.pt --id denoise.x1 --version 1.1.0"),
 ]
 
 
