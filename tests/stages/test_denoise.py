@@ -39,9 +39,12 @@ def test_blur_measure_rises_with_blur() -> None:
 
 
 def test_temporal_beats_spatial_and_both_beat_input() -> None:
+    # non-local means in both modes: what is tested is the motion-compensated fusion (the
+    # learned model is tested on natural pictures below; on these flat synthetic shapes it
+    # measured 1.6 dB below NLM at sigma 12)
     clean, noisy = _clip()
-    spatial = denoise(noisy, mode="spatial")
-    temporal = denoise(noisy, mode="temporal")
+    spatial = denoise(noisy, mode="spatial", spatial_method="nlm")
+    temporal = denoise(noisy, mode="temporal", spatial_method="nlm")
     inner = slice(2, 5)
     p_in = _psnr(noisy[inner], clean[inner])
     p_sp = _psnr(spatial[inner], clean[inner])
@@ -146,4 +149,19 @@ def test_model_settings_are_validated() -> None:
         Denoise.from_dict({"spatial_method": "wavelet"})
     with pytest.raises(ConfigError):
         Denoise(DenoiseParams(mode="spatial", spatial_method="model", model="fidelity.x2"))
-    assert Denoise(DenoiseParams(mode="temporal")).model is None   # temporal never loads it
+    assert Denoise(DenoiseParams(mode="temporal", spatial_method="nlm")).model is None
+
+
+def test_temporal_mode_finishes_with_the_model_on_real_video(shared_data) -> None:
+    import cv2
+
+    files = sorted((shared_data / "Vid4/GT/city").glob("*.png"))[:5]
+    clean = np.stack([cv2.imread(str(f))[200:392, 200:456, ::-1] for f in files])
+    clean = clean.astype(np.float32) / 255
+    rng = np.random.default_rng(25)
+    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32)
+    spatial = denoise(noisy, mode="spatial")
+    with_model = denoise(noisy, mode="temporal")
+    with_nlm = denoise(noisy, mode="temporal", spatial_method="nlm")
+    p_sp, p_model, p_nlm = (_psnr(x[2], clean[2]) for x in (spatial, with_model, with_nlm))
+    assert p_model > p_nlm + 0.5 and p_model > p_sp + 1.0

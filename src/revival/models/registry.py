@@ -97,7 +97,7 @@ _MODELS: list[ModelEntry] = [
     ModelEntry("denoise.x1", 1, "Same-size blind RGB denoiser for white Gaussian and sensor "
                "(shot + read, luma and chroma) noise up to sigma 55 of 255; never adversarial. "
                "It smooths texture away under light noise, so the denoise stage uses it only "
-               "from a measured sigma of 18 up (see docs/benchmarks/denoise.md)",
+               "from a measured sigma of 10 up (see docs/benchmarks/denoise.md)",
                "python -m revival.train.sr --arch restore_c32_b6 --scale 1 --channels 3 "
                "--degrade noise --data ../shared/train/T91 ../shared/train/BSD200_train "
                "--patch 96 --lr 1e-3 --iters 20000 --val-every 5000 --threads 1 "
