@@ -140,7 +140,9 @@ def test_errors_share_one_base() -> None:
 
 
 def test_sigint_leaves_no_file(tmp_path: Path) -> None:
-    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=320, height=240, frames=150))
+    # long enough that the job cannot finish before the signal: x264's look-ahead delays the
+    # first write, and with 150 frames a fast run sometimes ended inside the 0.5 s wait
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=320, height=240, frames=600))
     out = tmp_path / "o.mkv"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "revival", "restore", str(src), "-o", str(out),
