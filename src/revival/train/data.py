@@ -84,6 +84,18 @@ class PairSet:
     scale: int
 
 
+def shrunk(rgb8: np.ndarray, shrink: tuple[float, ...]) -> list[np.ndarray]:
+    """8-bit copies of an RGB image down-scaled by each factor (bicubic, antialiased)."""
+    out = []
+    for f in shrink:
+        img = rgb8
+        if f != 1.0:
+            small = resize(rgb8.astype(np.float32) / 255.0, scale=f, kernel="bicubic")
+            img = np.round(np.clip(small, 0, 1) * 255.0).astype(np.uint8)
+        out.append(img)
+    return out
+
+
 def build_pairs(folders: list[str | Path], *, scale: int, channels: int,
                 shrink: tuple[float, ...] = (1.0,), min_lr: int = 24) -> PairSet:
     """Load every image of ``folders`` and make bicubic pairs at each ``shrink`` factor.
@@ -93,12 +105,7 @@ def build_pairs(folders: list[str | Path], *, scale: int, channels: int,
     """
     lrs, hrs = [], []
     for path in list_images(folders):
-        rgb8 = read_rgb(path)
-        for f in shrink:
-            img = rgb8
-            if f != 1.0:
-                small = resize(rgb8.astype(np.float32) / 255.0, scale=f, kernel="bicubic")
-                img = np.round(np.clip(small, 0, 1) * 255.0).astype(np.uint8)
+        for img in shrunk(read_rgb(path), shrink):
             if min(img.shape[:2]) < min_lr * scale:
                 continue
             lr, hr = make_pair(img, scale=scale, channels=channels)

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..stages.resize import resize
-from .data import PairSet, list_images, read_rgb
+from .data import PairSet, list_images, read_rgb, shrunk
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +41,7 @@ def build_clean_pairs(folders: list[str | Path], *, shrink: tuple[float, ...] = 
     for i, path in enumerate(list_images(folders)):
         if i in skip or (only is not None and i not in only):
             continue
-        rgb8 = read_rgb(path)
-        for f in shrink:
-            img = rgb8
-            if f != 1.0:
-                small = resize(rgb8.astype(np.float32) / 255.0, scale=f, kernel="bicubic")
-                img = np.round(np.clip(small, 0, 1) * 255.0).astype(np.uint8)
+        for img in shrunk(read_rgb(path), shrink):
             if min(img.shape[:2]) >= min_size:
                 imgs.append(img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2])
     log.info("%d clean images for denoising from %s", len(imgs), [str(f) for f in folders])
