@@ -28,19 +28,7 @@ from _env import SHARED_DATA, markdown_table, write_results  # noqa: E402
 from _peers import ffmpeg_filter, psnr  # noqa: E402
 
 from revival.analysis import estimate_noise  # noqa: E402
-from revival.stages.denoise import Denoise, DenoiseParams  # noqa: E402
-
-
-def _run(stage, frames: np.ndarray) -> np.ndarray:
-    """Run a built denoise stage over a clip (what revival.stages.denoise.denoise does)."""
-    from fractions import Fraction
-
-    from revival.frames.frame import Frame
-    from revival.pipeline.pipeline import run_stage
-
-    clip = [Frame.from_rgb(f, index=i, pts=i, time_base=Fraction(1, 25))
-            for i, f in enumerate(frames)]
-    return np.stack([f.rgb for f in run_stage(stage, iter(clip), state=stage.start())])
+from revival.stages.denoise import Denoise, DenoiseParams, run_clip  # noqa: E402
 
 
 def _model_available(model_id: str = "denoise.x1") -> bool:
@@ -133,7 +121,7 @@ def main() -> None:
         for mode, method in runs:
             stage = Denoise(DenoiseParams(mode=mode, spatial_method=method))  # loads the model
             t = time.perf_counter()
-            out = _run(stage, noisy)
+            out = run_clip(stage, noisy)
             name = f"revival {mode}" + (f" ({method})" if mode == "spatial" else "")
             score(name, out, time.perf_counter() - t,
                   "blind model" if method == "model" else "automatic sigma")

@@ -46,3 +46,17 @@ def test_grey_images_and_errors():
         shift(img, 0.5, 0.5, half=1)
     with pytest.raises(ConfigError):
         shift(img, float("nan"), 0.0)
+
+
+def test_warp_where_matches_warp_on_the_mask_only():
+    from revival.flow import warp_where
+
+    rng = np.random.default_rng(2)
+    img = rng.random((30, 40, 3), dtype=np.float32)
+    flow = rng.uniform(-3, 3, (30, 40, 2)).astype(np.float32)
+    mask = rng.random((30, 40)) < 0.3
+    base = np.zeros_like(img)
+    out = warp_where(img, flow, mask, base.copy(), interpolation="cubic")
+    full = warp(img, flow, interpolation="cubic")
+    np.testing.assert_allclose(out[mask], full[mask], atol=1e-5)
+    np.testing.assert_array_equal(out[~mask], base[~mask])

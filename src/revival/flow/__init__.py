@@ -7,7 +7,7 @@ reference frame to its position in a target frame (see :mod:`revival.flow.dis`).
 from .dis import Preset, estimate_flow, fit_global_motion, resize_flow, to_gray8
 from .scenecut import CutDetector, cut_scores, detect_cuts, frame_features, transition_score
 from .warping import (consistency_error, endpoint_error, inside_mask, occlusion_mask, shift,
-                      warp)
+                      warp, warp_where)
 
 __all__ = [
     "CutDetector",
@@ -26,4 +26,5 @@ __all__ = [
     "to_gray8",
     "transition_score",
     "warp",
+    "warp_where",
 ]

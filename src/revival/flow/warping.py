@@ -84,6 +84,27 @@ def warp(image: np.ndarray, flow: np.ndarray, *, border: Border = "replicate",
     return cv2.remap(image, coords, None, _INTERP[interpolation], borderMode=_BORDERS[border])
 
 
+def warp_where(image: np.ndarray, flow: np.ndarray, mask: np.ndarray, out: np.ndarray, *,
+               interpolation: Interpolation = "linear") -> np.ndarray:
+    """Like :func:`warp`, but only at the pixels where ``mask`` is True, written into ``out``.
+
+    Costs in proportion to the masked pixels (replicated border); ``out`` is returned.
+    """
+    _check_flow(flow, image.shape)
+    ys, xs = np.nonzero(mask)
+    if ys.size:
+        n = ys.size
+        cols = min(n, 4096)  # remap maps must stay below 32767 pixels a side
+        rows = -(-n // cols)
+        coords = np.zeros((rows * cols, 2), np.float32)
+        coords[:n, 0] = xs + flow[ys, xs, 0]
+        coords[:n, 1] = ys + flow[ys, xs, 1]
+        vals = cv2.remap(image, coords.reshape(rows, cols, 2), None, _INTERP[interpolation],
+                         borderMode=cv2.BORDER_REPLICATE)
+        out[ys, xs] = vals.reshape(rows * cols, *image.shape[2:])[:n]
+    return out
+
+
 def _sinc_taps(frac: float, half: int) -> np.ndarray:
     """Lanczos-``half`` weights for samples at offsets ``1 - half .. half`` around ``frac``."""
     x = np.arange(1 - half, half + 1, dtype=np.float64) - frac

@@ -4,9 +4,9 @@
   follows the noise level) or the learned blind denoiser ``denoise.x1`` (``model``;
   trained on white Gaussian and shot + read sensor noise, see
   :mod:`revival.train.noise_pairs`). The model is far better on heavy noise (Set14,
-  sigma 25: +3.5 dB over NLM) but smooths away texture when the noise is light (it
-  always denoises as if the noise were strong), so ``spatial_method="auto"``, the
-  default, uses it only when the measured sigma is at least ``MODEL_MIN_SIGMA``.
+  sigma 25: +3.3 dB over NLM) but smooths away texture when the noise is light (it
+  denoises as if the noise were stronger), so ``spatial_method="auto"``, the default,
+  uses it only when the measured sigma is at least ``MODEL_MIN_SIGMA``.
 * ``temporal``: each of ``radius`` frames before and after is aligned to the
   current frame with DIS optical flow (estimated on slightly smoothed copies, so
   noise does not drive the flow) and averaged with per-pixel weights that fall
@@ -199,11 +199,17 @@ def denoise(frames: np.ndarray, *, mode: Mode = "temporal", sigma: float = 0.0,
     ``model_options``: ``model``, ``backend``, ``precision``, ``threads`` of
     :class:`DenoiseParams`.
     """
-    from ..frames.frame import Frame
-    from ..pipeline.pipeline import run_stage
-    from fractions import Fraction
-
     stage = Denoise(DenoiseParams(mode=mode, sigma=sigma, strength=strength, radius=radius,
                                   spatial_method=spatial_method, **model_options))
+    return run_clip(stage, frames)
+
+
+def run_clip(stage: Denoise, frames: np.ndarray) -> np.ndarray:
+    """Run a built :class:`Denoise` stage over a whole clip (T, H, W, 3) in memory."""
+    from fractions import Fraction
+
+    from ..frames.frame import Frame
+    from ..pipeline.pipeline import run_stage
+
     clip = [Frame.from_rgb(f, index=i, pts=i, time_base=Fraction(1, 25)) for i, f in enumerate(frames)]
     return np.stack([f.rgb for f in run_stage(stage, iter(clip), state=stage.start())])

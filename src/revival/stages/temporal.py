@@ -46,7 +46,8 @@ from ..errors import UnsupportedFormatError
 from ..flow.dis import (Preset, check_frame, estimate_flow, fit_global_motion, resize_flow,
                         working_size)
 from ..flow.scenecut import CutDetector
-from ..flow.warping import _INTERP, Interpolation, inside_mask, occlusion_mask, shift, warp
+from ..flow.warping import (Interpolation, inside_mask, occlusion_mask, shift, warp,
+                             warp_where)
 from ..pipeline.stage import Stage, check_range
 
 log = logging.getLogger(__name__)
@@ -219,19 +220,8 @@ def _align(image: np.ndarray, flow: np.ndarray, pan: tuple[float, float] | None,
     """
     if pan is None or agree is None:
         return warp(image, flow, interpolation=interpolation)
-    out = shift(image, pan[0], pan[1])
-    ys, xs = np.nonzero(~agree)
-    if ys.size:
-        n = ys.size
-        cols = min(n, 4096)  # remap maps must stay below 32767 pixels a side
-        rows = -(-n // cols)
-        coords = np.zeros((rows * cols, 2), np.float32)
-        coords[:n, 0] = xs + flow[ys, xs, 0]
-        coords[:n, 1] = ys + flow[ys, xs, 1]
-        vals = cv2.remap(image, coords.reshape(rows, cols, 2), None, _INTERP[interpolation],
-                         borderMode=cv2.BORDER_REPLICATE)
-        out[ys, xs] = vals.reshape(rows * cols, *image.shape[2:])[:n]
-    return out
+    return warp_where(image, flow, ~agree, shift(image, pan[0], pan[1]),
+                      interpolation=interpolation)
 
 
 def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarray | None,
