@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import av
 import cv2
@@ -51,6 +52,30 @@ def scene(index: int, height: int, width: int, *, seed: int = 0) -> np.ndarray:
     return canvas.astype(np.float32) / 255.0
 
 
+def shapes(index: int, height: int, width: int, *, seed: int = 0) -> np.ndarray:
+    """Flat-coloured discs with anti-aliased edges on smooth gradients (float32 RGB, [0, 1]).
+
+    Content of the kind codecs block visibly at high CRF (gradients band into
+    blocks, edges ring), for frame ``index``: the background pans 1.5 px per frame
+    and each of the seven discs moves 0.75, 1.5 or 2.25 px per frame to the right.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    side = min(height, width)
+    discs = [(rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0.09, 0.28) * side,
+              rng.uniform(0.1, 0.9, 3).astype(np.float32)) for _ in range(7)]
+    shift = 1.5 * index
+    u = (xx + shift) / max(width, 1)
+    v = yy / max(height, 1)
+    img = np.stack([0.45 + 0.25 * np.sin(2 * math.pi * (u * (0.7 + 0.3 * c) + 0.5 * v) + c)
+                    for c in range(3)], axis=-1).astype(np.float32)
+    for k, (cx, cy, radius, colour) in enumerate(discs):
+        dist = np.sqrt((xx - cx - 0.5 * shift * (1 + k % 3)) ** 2 + (yy - cy) ** 2) - radius
+        alpha = np.clip(0.5 - dist, 0.0, 1.0)[..., None]
+        img = img * (1 - alpha) + alpha * colour
+    return np.clip(img, 0.0, 1.0).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ClipSpec:
     """What to put in a synthetic clip (see :func:`make_clip`)."""
@@ -72,6 +97,7 @@ class ClipSpec:
     chapters: bool = False
     title: str | None = None
     sample_aspect_ratio: Fraction | None = None
+    picture: Callable[[int, int, int], np.ndarray] = scene  # (index, height, width) -> RGB
 
 
 def _write_srt(path: Path, seconds: float) -> None:
@@ -135,7 +161,7 @@ def make_clip(path: str | Path, spec: ClipSpec = ClipSpec()) -> Path:
         pts = 0
         steps = [1, 2, 3]
         for i in range(spec.frames):
-            rgb = scene(i, spec.height, spec.width)
+            rgb = spec.picture(i, spec.height, spec.width)
             planes = rgb_to_planes(rgb, color, bit_depth=spec.bit_depth, chroma=spec.chroma)
             frame = av.VideoFrame(spec.width, spec.height, pix_fmt)
             for plane, arr in zip(frame.planes, (planes.y, planes.u, planes.v)):
