@@ -60,3 +60,54 @@ def test_warp_where_matches_warp_on_the_mask_only():
     full = warp(img, flow, interpolation="cubic")
     np.testing.assert_allclose(out[mask], full[mask], atol=1e-5)
     np.testing.assert_array_equal(out[~mask], base[~mask])
+
+
+def _reference_shift(img, dx, dy, half=8):
+    """Direct evaluation of the windowed-sinc sum on an edge-replicated copy (float64)."""
+    from revival.flow.warping import _sinc_taps
+
+    h, w = img.shape[:2]
+    nx, ny = int(np.floor(dx)), int(np.floor(dy))
+    kx, ky = _sinc_taps(dx - nx, half).astype(np.float64), _sinc_taps(dy - ny, half)
+    pad = 2 * half + max(abs(nx), abs(ny))
+    big = np.pad(img.astype(np.float64), ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    offsets = np.arange(1 - half, half + 1)
+    rows = sum(k * big[pad + ny + o:pad + ny + o + h] for k, o in zip(ky, offsets))
+    return sum(k * rows[:, pad + nx + o:pad + nx + o + w] for k, o in zip(kx, offsets))
+
+
+@pytest.mark.parametrize("dx, dy", [(0.37, -1.21), (-7.5, 6.2), (9.3, -0.4), (-20.6, 31.1)])
+def test_shift_equals_the_direct_sum_near_edges_too(dx, dy):
+    # both code paths: whole-pixel part inside the filter anchor (|n| < 8) and padded (|n| >= 8)
+    img = np.random.default_rng(3).random((40, 52, 3), dtype=np.float32)
+    np.testing.assert_allclose(shift(img, dx, dy), _reference_shift(img, dx, dy), atol=2e-6)
+
+
+def test_shift_in_bands_equals_one_band():
+    import cv2
+
+    img = np.random.default_rng(4).random((720, 400, 3), dtype=np.float32)  # above the band size
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        one = shift(img, 1.37, -2.61)
+        cv2.setNumThreads(4)
+        bands = shift(img, 1.37, -2.61)
+    finally:
+        cv2.setNumThreads(threads)
+    np.testing.assert_array_equal(one, bands)
+    assert bands.flags.c_contiguous
+
+
+def test_warp_where_writes_into_a_strided_view():
+    from revival.flow import warp_where
+
+    rng = np.random.default_rng(5)
+    img = rng.random((20, 24, 3), dtype=np.float32)
+    flow = rng.uniform(-2, 2, (20, 24, 2)).astype(np.float32)
+    mask = rng.random((20, 24)) < 0.5
+    base = rng.random((30, 40, 3), dtype=np.float32)[5:25, 8:32]  # not contiguous
+    out = warp_where(img, flow, mask, base, interpolation="linear")
+    full = warp(img, flow, interpolation="linear")
+    np.testing.assert_array_equal(out[mask], full[mask])
+    np.testing.assert_array_equal(out[~mask], base[~mask])

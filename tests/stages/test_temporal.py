@@ -195,3 +195,28 @@ def test_flow_scale_auto_and_bounds():
         TemporalParams(flow_scale=0.05)
     with pytest.raises(ConfigError):
         TemporalParams(flow_finest_scale=5)
+
+
+def test_threaded_steps_give_the_same_frames_as_one_thread():
+    # the flows, the cut test and the banded history filter run on threads when OpenCV may
+    # use several; the result must not depend on it (a cut included: the flows computed
+    # alongside the cut test are dropped). 720x400 is above the banding size.
+    rng = np.random.default_rng(7)
+    gt = np.concatenate([known_motion_clip(textured_image(500, 800, seed=s), pan_offsets(
+        4, velocity=(1.3, 0.4), start=(40.0, 40.0)), 400, 720) for s in (1, 2)])
+    src = np.clip(gt + rng.normal(0, 0.03, gt.shape).astype(np.float32), 0, 1)
+    threads = cv2.getNumThreads()
+    runs = []
+    try:
+        for n in (1, 2):
+            cv2.setNumThreads(n)
+            stage = Temporal()
+            state = stage.start()
+            runs.append([stage.process(src[t:t + 1], state=state, source=src[t:t + 1])
+                         for t in range(len(src))])
+            assert state.cuts == [4]
+    finally:
+        cv2.setNumThreads(threads)
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(runs[1][3], src[3])  # the filter did act

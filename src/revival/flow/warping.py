@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedFormatError
+from .parallel import in_bands
 
 Border = Literal["replicate", "reflect", "zero"]
 Interpolation = Literal["linear", "cubic", "lanczos"]
@@ -20,6 +21,7 @@ _BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT101,
             "zero": cv2.BORDER_CONSTANT}
 _grids: dict[tuple[int, int], np.ndarray] = {}
 _SUM2 = np.ones((1, 2), np.float32)
+_BAND_PIXELS = 1 << 18  # shift() filters frames this large in row bands, one per thread
 
 
 def _grid(height: int, width: int) -> np.ndarray:
@@ -88,20 +90,30 @@ def warp_where(image: np.ndarray, flow: np.ndarray, mask: np.ndarray, out: np.nd
                interpolation: Interpolation = "linear") -> np.ndarray:
     """Like :func:`warp`, but only at the pixels where ``mask`` is True, written into ``out``.
 
-    Costs in proportion to the masked pixels (replicated border); ``out`` is returned.
+    Costs in proportion to the masked pixels (replicated border). Returns ``out``,
+    or a C-contiguous copy of it with the warped pixels when ``out`` is a strided view.
     """
     _check_flow(flow, image.shape)
-    ys, xs = np.nonzero(mask)
-    if ys.size:
-        n = ys.size
+    idx = np.flatnonzero(mask)
+    if not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out)
+    if idx.size:
+        n = idx.size
         cols = min(n, 4096)  # remap maps must stay below 32767 pixels a side
         rows = -(-n // cols)
         coords = np.zeros((rows * cols, 2), np.float32)
-        coords[:n, 0] = xs + flow[ys, xs, 0]
-        coords[:n, 1] = ys + flow[ys, xs, 1]
+        np.take(np.ascontiguousarray(flow, dtype=np.float32).reshape(-1, 2), idx, axis=0,
+                out=coords[:n])
+        ys, xs = np.divmod(idx, image.shape[1])
+        coords[:n, 0] += xs
+        coords[:n, 1] += ys
         vals = cv2.remap(image, coords.reshape(rows, cols, 2), None, _INTERP[interpolation],
                          borderMode=cv2.BORDER_REPLICATE)
-        out[ys, xs] = vals.reshape(rows * cols, *image.shape[2:])[:n]
+        # scatter whole pixels (all channels at once) as opaque records: several times
+        # faster than fancy assignment of (n, C) rows
+        pixel = np.dtype((np.void, out.itemsize * (out.size // mask.size)))
+        np.put(out.reshape(-1).view(pixel), idx, np.ascontiguousarray(vals).reshape(-1)
+               .view(pixel)[:n])
     return out
 
 
@@ -141,15 +153,38 @@ def shift(image: np.ndarray, dx: float, dy: float, *, half: int = 8) -> np.ndarr
     if not (np.isfinite(dx) and np.isfinite(dy)):
         raise ConfigError(f"shift: expected finite offsets, got ({dx}, {dy})", key="flow.shift")
     h, w = image.shape[:2]
+    src = np.ascontiguousarray(image, dtype=np.float32)
     nx, ny = int(np.floor(dx)), int(np.floor(dy))
-    margin = half + 1 + max(abs(nx), abs(ny))
-    padded = cv2.copyMakeBorder(np.ascontiguousarray(image, dtype=np.float32), margin, margin,
-                                margin, margin, cv2.BORDER_REPLICATE)
     if abs(dx - nx) < 1e-4 and abs(dy - ny) < 1e-4:  # whole pixels: a copy
-        return padded[margin + ny:margin + ny + h, margin + nx:margin + nx + w].copy()
-    out = cv2.sepFilter2D(padded, -1, _sinc_taps(dx - nx, half), _sinc_taps(dy - ny, half),
-                          anchor=(half - 1, half - 1), borderType=cv2.BORDER_REPLICATE)
-    return out[margin + ny:margin + ny + h, margin + nx:margin + nx + w]
+        m = 1 + max(abs(nx), abs(ny))
+        padded = cv2.copyMakeBorder(src, m, m, m, m, cv2.BORDER_REPLICATE)
+        return padded[m + ny:m + ny + h, m + nx:m + nx + w].copy()
+    kx, ky = _sinc_taps(dx - nx, half), _sinc_taps(dy - ny, half)
+    # out[y, x] = sum_j,k ky[j] kx[k] src[y + r - ay + j, x + c - ax + k] (edges replicated)
+    if max(abs(nx), abs(ny)) < half:  # the whole-pixel part fits in the filter's anchor
+        r = c = 0
+        ax, ay = half - 1 - nx, half - 1 - ny
+    else:
+        m = half + 1 + max(abs(nx), abs(ny))
+        src = cv2.copyMakeBorder(src, m, m, m, m, cv2.BORDER_REPLICATE)
+        r, c = m + ny, m + nx
+        ax = ay = half - 1
+    out = np.empty((h, w) + src.shape[2:], np.float32)
+
+    def rows(a: int, b: int) -> None:
+        # output rows a..b-1 read source rows a + r - ay .. b - 2 + r - ay + 2 * half: filter
+        # that slab only (the image's own edge rows are replicated by OpenCV)
+        s0 = max(0, a + r - ay)
+        s1 = min(src.shape[0], b - 1 + r - ay + 2 * half)
+        res = cv2.sepFilter2D(src[s0:s1], -1, kx, ky, anchor=(ax, ay),
+                              borderType=cv2.BORDER_REPLICATE)
+        out[a:b] = res[a + r - s0:b + r - s0, c:c + w]
+
+    if h * w >= _BAND_PIXELS:  # OpenCV's separable filter runs on one thread
+        in_bands(rows, h)
+    else:
+        rows(0, h)
+    return out
 
 
 def inside_mask(flow: np.ndarray) -> np.ndarray:
