@@ -118,6 +118,16 @@ def test_overrides_and_unknown_top_level_key() -> None:
     assert info.value.key == "colour"
 
 
+def test_override_of_a_stage_not_in_the_pipeline_is_refused() -> None:
+    """`--preset lanczos --set upscale.scale=2` used to be accepted and do nothing."""
+    with pytest.raises(ConfigError) as info:
+        load_preset("lanczos").with_overrides({"upscale.scale": "2"})
+    assert info.value.key == "upscale.scale"
+    assert "not in this pipeline" in str(info.value) and "--stages" in str(info.value)
+    cfg = load_preset("lanczos").with_stages(["resize", "upscale"])
+    assert cfg.with_overrides({"upscale.scale": "2"}).build().stages[1].params.scale == 2
+
+
 def test_stages_that_need_the_source_get_the_pipeline_input() -> None:
     class Double(Window):
         name = "double"

@@ -69,13 +69,23 @@ class PipelineConfig:
         return PipelineConfig.from_dict({**self.to_dict(), "stages": stages})
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> PipelineConfig:
-        """Apply ``{"stage.param": value}`` overrides (the CLI's ``--set``)."""
+        """Apply ``{"stage.param": value}`` overrides (the CLI's ``--set``).
+
+        Raises:
+            ConfigError: unknown stage or parameter, a value out of range, or a stage
+                that is not in :attr:`stages` (the override would have no effect).
+        """
         data = self.to_dict()
         for dotted, value in overrides.items():
             if "." not in dotted:
                 raise ConfigError(f"--set expects stage.param=value, got {dotted!r}", key=dotted)
             stage, param = dotted.split(".", 1)
             stage_class(stage)
+            if stage not in self.stages:
+                raise ConfigError(
+                    f"--set {dotted}: stage {stage!r} is not in this pipeline "
+                    f"({', '.join(self.stages) or 'no stages'}), so the setting would do nothing; "
+                    f"add the stage with --stages or choose a preset that has it", key=dotted)
             data.setdefault(stage, {})[param] = value
         return PipelineConfig.from_dict(data)
 
