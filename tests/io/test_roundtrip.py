@@ -232,3 +232,30 @@ def test_dv_411_is_read_through_444(tmp_path: Path) -> None:
         first = next(reader.frames()).rgb
     # colours survive: the decoded frame is close to the scene it was made from
     assert np.abs(first - scene(0, 480, 720)).mean() < 0.05
+
+
+def test_mpegts_output_keeps_aac_audio(tmp_path: Path) -> None:
+    """AAC into .ts used to be refused: MPEG-TS cannot answer FFmpeg's codec query, so its
+    supported-codec list names only MPEG-2 video and MP2 audio."""
+    src = make_clip(tmp_path / "in.mp4", ClipSpec(frames=8, audio="aac"))
+    out = tmp_path / "out.ts"
+    result = restore(src, out, preset="copy")
+    assert result.frames == 8
+    times_in, times_out = video_times(src), video_times(out)
+    assert [t - times_in[0] for t in times_in] == [t - times_out[0] for t in times_out]
+
+    def payloads(path: Path) -> list[bytes]:
+        with av.open(str(path)) as c:
+            return [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]
+
+    a, b = payloads(src), payloads(out)
+    # the TS muxer puts the 7-byte ADTS header in front of each raw AAC frame; the frame is copied
+    assert len(a) == len(b) > 0 and all(y == x or y[7:] == x for x, y in zip(a, b))
+
+
+def test_audio_a_container_cannot_hold_is_refused_before_work(tmp_path: Path) -> None:
+    from revival.errors import UnsupportedFormatError
+    src = make_clip(tmp_path / "in.mp4", ClipSpec(frames=4, audio="aac"))
+    with pytest.raises(UnsupportedFormatError, match=r"aac.*\.webm.*\.mkv"):
+        restore(src, tmp_path / "out.webm", preset="copy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

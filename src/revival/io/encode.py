@@ -163,19 +163,18 @@ class VideoWriter:
 
     def _copy_from(self, source: object) -> None:
         in_c = source.container
-        supported = self.container.supported_codecs
         for s in source.copy_streams():
             name = s.codec_context.name if s.codec_context else None
-            if name and supported and name not in supported:
-                raise UnsupportedFormatError(
-                    f"the {s.type} stream #{s.index} ({name}) cannot be stored in "
-                    f"{self.path.suffix} files; use a .mkv output to keep it")
+            # Not a pre-check against container.supported_codecs: muxers that cannot answer
+            # the query (MPEG-TS) list only their default codecs there, which refused AAC
+            # in .ts. add_stream_from_template refuses only what the muxer rules out.
             try:
                 out_s = self.container.add_stream_from_template(s)
             except (av.error.FFmpegError, ValueError) as exc:
+                log.debug("add_stream_from_template: %s", exc)
                 raise UnsupportedFormatError(
-                    f"cannot copy {s.type} stream #{s.index} ({name}) into {self.path.suffix}: "
-                    f"{exc}; use a .mkv output") from None
+                    f"the {s.type} stream #{s.index} ({name}) cannot be stored in "
+                    f"{self.path.suffix} files; use a .mkv output to keep it") from None
             for k, v in s.metadata.items():
                 if k.lower() not in _SKIP_META and not k.upper().startswith("DURATION"):
                     out_s.metadata[k] = v
