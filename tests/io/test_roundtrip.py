@@ -259,3 +259,12 @@ def test_audio_a_container_cannot_hold_is_refused_before_work(tmp_path: Path) ->
     with pytest.raises(UnsupportedFormatError, match=r"aac.*\.webm.*\.mkv"):
         restore(src, tmp_path / "out.webm", preset="copy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_subtitles_mpegts_would_hide_are_refused(tmp_path: Path) -> None:
+    """SubRip in .ts would be written as an unlabelled data stream that players ignore."""
+    from revival.errors import UnsupportedFormatError
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=4, audio="aac", subtitles=True))
+    with pytest.raises(UnsupportedFormatError, match=r"subtitle stream .*\.ts files; use a \.mkv"):
+        restore(src, tmp_path / "out.ts", preset="copy")
+    assert not (tmp_path / "out.ts").exists()

@@ -23,7 +23,8 @@ from ..errors import ConfigError, EncodeError, UnsupportedFormatError
 from ..frames.convert import rgb_to_planes
 from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
-from .formats import choose_layout, container_format, encoder_name, planar_format
+from .formats import (choose_layout, container_format, encoder_name, muxer_refuses,
+                      planar_format)
 
 log = logging.getLogger(__name__)
 
@@ -165,16 +166,21 @@ class VideoWriter:
         in_c = source.container
         for s in source.copy_streams():
             name = s.codec_context.name if s.codec_context else None
-            # Not a pre-check against container.supported_codecs: muxers that cannot answer
-            # the query (MPEG-TS) list only their default codecs there, which refused AAC
-            # in .ts. add_stream_from_template refuses only what the muxer rules out.
+            refused = UnsupportedFormatError(
+                f"the {s.type} stream #{s.index} ({name}) cannot be stored in "
+                f"{self.path.suffix} files; use a .mkv output to keep it", path=self.path)
+            # Not a check against container.supported_codecs: muxers that cannot answer
+            # FFmpeg's query (MPEG-TS) list only their default codecs there, which refused
+            # AAC in .ts. add_stream_from_template refuses what a muxer rules out, and
+            # muxer_refuses() what such a muxer would write as unreadable private data.
+            canonical = s.codec_context.codec.canonical_name if s.codec_context else None
+            if muxer_refuses(fmt_name(self.container), canonical):
+                raise refused
             try:
                 out_s = self.container.add_stream_from_template(s)
             except (av.error.FFmpegError, ValueError) as exc:
                 log.debug("add_stream_from_template: %s", exc)
-                raise UnsupportedFormatError(
-                    f"the {s.type} stream #{s.index} ({name}) cannot be stored in "
-                    f"{self.path.suffix} files; use a .mkv output to keep it") from None
+                raise refused from None
             for k, v in s.metadata.items():
                 if k.lower() not in _SKIP_META and not k.upper().startswith("DURATION"):
                     out_s.metadata[k] = v

@@ -26,6 +26,13 @@ _CODEC_LAYOUTS = {
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
               ".avi": "avi", ".ts": "mpegts", ".mts": "mpegts", ".nut": "nut"}
 DEFAULT_CODEC = {".webm": "av1", ".avi": "ffv1"}
+# Codecs to which FFmpeg's MPEG-TS muxer gives a stream type; it writes anything else as
+# unlabelled private data that players ignore (SubRip subtitles, FLAC ...). The muxer
+# cannot answer FFmpeg's codec query, so PyAV's supported_codecs is no help for it.
+_MUXER_CODECS = {"mpegts": frozenset({
+    "mpeg1video", "mpeg2video", "mpeg4", "h264", "hevc", "vvc", "cavs", "dirac", "vc1", "av1",
+    "mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus", "s302m",
+    "dvb_subtitle", "dvb_teletext", "arib_caption", "smpte_klv", "timed_id3", "smpte_2038"})}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
@@ -103,3 +110,11 @@ def container_format(suffix: str) -> str:
         raise UnsupportedFormatError(
             f"cannot tell the container from the extension {suffix!r}; use one of "
             f"{', '.join(sorted(CONTAINERS))} (or an image extension / a folder)") from None
+
+
+def muxer_refuses(container: str, codec: str | None) -> bool:
+    """True when the container format ``container`` (an FFmpeg muxer name such as
+    ``"mpegts"``) is known to be unable to carry ``codec`` (a canonical codec name)
+    as a stream that players recognise; False when it can or when that is not known."""
+    known = _MUXER_CODECS.get(container)
+    return known is not None and codec is not None and codec not in known
