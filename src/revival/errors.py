@@ -46,9 +46,9 @@ class InputNotFoundError(RevivalError, FileNotFoundError):
 class OutputExistsError(RevivalError, FileExistsError):
     """The output exists and overwriting was not requested."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, what: str = "output") -> None:
         self.path = Path(path)
-        super().__init__(f"output exists: {self.path} (pass --overwrite to replace it)")
+        super().__init__(f"{what} exists: {self.path} (pass --overwrite to replace it)")
 
 
 

@@ -116,3 +116,34 @@ def test_restore_report_and_flags_after_the_command(clip: Path, tmp_path: Path,
     assert capsys.readouterr().out == ""
     html = report.read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html") and "psnr" in html.lower()
+
+
+@pytest.mark.parametrize("target, message", [
+    ("input", "is the input"), ("output", "is the output"), ("existing", "--overwrite"),
+    ("no-folder", "does not exist"),
+])
+def test_restore_report_never_replaces_a_file_it_should_not(
+        clip: Path, tmp_path: Path, target: str, message: str,
+        capsys: pytest.CaptureFixture) -> None:
+    """--report used to write its HTML over the input, over the output it had just written, or
+    over any existing file, and found a missing folder only after the whole job had run."""
+    src = tmp_path / "in.mkv"
+    src.write_bytes(clip.read_bytes())
+    out, existing = tmp_path / "o.mkv", tmp_path / "old.html"
+    existing.write_text("keep me")
+    report = {"input": src, "output": out, "existing": existing,
+              "no-folder": tmp_path / "missing" / "r.html"}[target]
+    assert main(["--quiet", "restore", str(src), "-o", str(out), "--preset", "lanczos",
+                 "--report", str(report)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "report" in err[0]
+    assert src.read_bytes() == clip.read_bytes() and existing.read_text() == "keep me"
+    assert not out.exists()  # refused before any work
+
+
+def test_restore_report_replaces_an_existing_report_with_overwrite(clip: Path, tmp_path: Path) -> None:
+    out, report = tmp_path / "o.mkv", tmp_path / "r.html"
+    report.write_text("old")
+    assert main(["--quiet", "restore", str(clip), "-o", str(out), "--preset", "copy",
+                 "--report", str(report), "--overwrite"]) == 0
+    assert report.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")

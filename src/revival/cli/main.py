@@ -114,6 +114,13 @@ def _restore(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--fps expects a number like 25 or 30000/1001, got {args.fps!r}",
                               key="fps") from None
+    if args.report:  # checked before the job: the report must not replace a file it should not
+        from ..pipeline.job import check_output
+        report = Path(args.report)
+        if report.resolve() == Path(args.output).resolve():
+            raise OutputPathError(f"report {report} is the output; choose another report path",
+                                  path=report)
+        check_output(Path(args.input), report, overwrite=args.overwrite, what="report")
     printer = None if args.quiet else ProgressPrinter()
     try:
         result = restore(args.input, args.output, preset=args.preset or "copy", stages=stages,

@@ -94,23 +94,26 @@ def output_kind(path: Path) -> str:
         f"({', '.join(sorted(CONTAINERS))}), an image extension, or a folder name", path=path)
 
 
-def check_output(input_path: Path, output: Path, *, overwrite: bool) -> None:
-    """Refuse outputs that would lose data or cannot be written, before any work starts."""
+def check_output(input_path: Path, output: Path, *, overwrite: bool, what: str = "output") -> None:
+    """Refuse outputs that would lose data or cannot be written, before any work starts.
+
+    ``what`` names the file in the messages (``"output"``, ``"report"``).
+    """
     if output.resolve() == input_path.resolve():
-        raise OutputPathError(f"output {output} is the input; choose another output path",
+        raise OutputPathError(f"{what} {output} is the input; choose another {what} path",
                               path=output)
     if output.exists() and not overwrite:
-        raise OutputExistsError(output)
+        raise OutputExistsError(output, what=what)
     parent = output.resolve().parent
     if not parent.is_dir():
-        raise OutputPathError(f"output folder {parent} does not exist; create it first",
+        raise OutputPathError(f"{what} folder {parent} does not exist; create it first",
                               path=output)
     try:  # a real write, not a permission-bit check: root, read-only mounts, full disks
         with tempfile.TemporaryFile(dir=parent, prefix=".revival-probe-"):
             pass
     except OSError as exc:
-        raise OutputPathError(f"output folder {parent} is not writable ({exc.strerror}); choose "
-                              "another output path or fix its permissions", path=output) from None
+        raise OutputPathError(f"{what} folder {parent} is not writable ({exc.strerror}); choose "
+                              f"another {what} path or fix its permissions", path=output) from None
 
 
 def build_config(preset: str | PipelineConfig = "copy", *, stages: list[str] | None = None,
