@@ -82,3 +82,19 @@ def test_restore_report_helper(clips):
     from revival.metrics.report import write_report
     out = write_report(clips / "ref", clips / "small", clips / "restore.html")
     assert "niqe_ref" in out.read_text()
+
+
+@pytest.mark.parametrize("flag", ["--json", "--report"])
+def test_outputs_never_replace_an_input(clips, flag, capsys):
+    """--json or --report naming one of the compared files used to overwrite it."""
+    ref = clips / "ref.png"
+    dist = clips / "dist.png"
+    cv2.imwrite(str(ref), cv2.imread(str(clips / "ref" / "000.png")))
+    cv2.imwrite(str(dist), cv2.imread(str(clips / "dist" / "000.png")))
+    before = ref.read_bytes(), dist.read_bytes()
+    for target in (ref, dist):
+        args = _parser().parse_args(["compare", str(ref), str(dist), "--metrics", "psnr_y",
+                                     flag, str(target)])
+        assert compare_cli.run(args) == 2
+        assert "compared" in capsys.readouterr().err
+    assert (ref.read_bytes(), dist.read_bytes()) == before

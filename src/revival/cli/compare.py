@@ -68,8 +68,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.max_frames is not None and args.max_frames < 1:
             raise ConfigError(f"--max-frames must be >= 1, got {args.max_frames}", key="max_frames")
-        for out in (args.json, args.report):
-            if out and out != "-" and not Path(out).resolve().parent.is_dir():
+        compared = {Path(args.reference).resolve(), Path(args.distorted).resolve()}
+        for flag, out in (("--json", args.json), ("--report", args.report)):
+            if not out or out == "-":
+                continue
+            if Path(out).resolve() in compared:
+                raise OutputPathError(f"{flag} {out} is one of the compared files; choose "
+                                      "another path", path=out)
+            if not Path(out).resolve().parent.is_dir():
                 raise OutputPathError(f"cannot write {out}: its folder does not exist", path=out)
         result = compare(args.reference, args.distorted, metrics=args.metrics,
                          crop_border=args.crop_border, align=args.align, length=args.length,
