@@ -118,6 +118,30 @@ def test_unwritable_output_folder(clip: Path, tmp_path: Path) -> None:
         restore(clip, Path("/proc/revival-out.mkv"))
 
 
+def test_overwrite_refuses_a_folder_holding_other_files(clip: Path, tmp_path: Path) -> None:
+    """--overwrite on a folder output used to delete the whole folder, whatever it held."""
+    out = tmp_path / "frames"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    with pytest.raises(OutputPathError, match=r"notes\.txt.*not an image"):
+        restore(clip, out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+    (out / "notes.txt").unlink()
+    (out / "old.png").write_bytes(b"an earlier run")
+    restore(clip, out, overwrite=True)  # a folder of images is what --overwrite replaces
+    assert sorted(p.name for p in out.iterdir()) == [f"frame_{i:06d}.png" for i in range(8)]
+
+
+def test_overwrite_refuses_a_folder_at_a_file_output(clip: Path, tmp_path: Path) -> None:
+    """A folder named like the video output used to fail after the job and leave the temp file."""
+    out = tmp_path / "o.mkv"
+    out.mkdir()
+    with pytest.raises(OutputPathError, match="is a folder"):
+        restore(clip, out, overwrite=True)
+    assert out.is_dir() and leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize("kwargs, key", [
     ({"preset": "no-such-preset"}, "preset"),
     ({"stages": ["no-such-stage"]}, "no-such-stage"),

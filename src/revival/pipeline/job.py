@@ -94,16 +94,30 @@ def output_kind(path: Path) -> str:
         f"({', '.join(sorted(CONTAINERS))}), an image extension, or a folder name", path=path)
 
 
-def check_output(input_path: Path, output: Path, *, overwrite: bool, what: str = "output") -> None:
+def check_output(input_path: Path, output: Path, *, overwrite: bool, what: str = "output",
+                 kind: str | None = None) -> None:
     """Refuse outputs that would lose data or cannot be written, before any work starts.
 
-    ``what`` names the file in the messages (``"output"``, ``"report"``).
+    ``what`` names the file in the messages (``"output"``, ``"report"``); ``kind``
+    (from :func:`output_kind`) says what will be written: ``--overwrite`` replaces a file
+    with a file, and a folder only when it holds nothing but images.
     """
     if output.resolve() == input_path.resolve():
         raise OutputPathError(f"{what} {output} is the input; choose another {what} path",
                               path=output)
     if output.exists() and not overwrite:
         raise OutputExistsError(output, what=what)
+    if output.is_dir() and kind != "folder":
+        raise OutputPathError(f"{what} {output} is a folder; give a file name, or a name without "
+                              "an extension to write a folder of images", path=output)
+    if output.is_dir():  # the writer replaces the whole folder
+        other = next((p for p in sorted(output.iterdir())
+                      if not (p.is_file() and is_image_path(p))), None)
+        if other is not None:
+            raise OutputPathError(
+                f"output folder {output} holds {other.name!r}, which is not an image; "
+                "--overwrite replaces the whole folder, so choose a new or empty folder",
+                path=output)
     parent = output.resolve().parent
     if not parent.is_dir():
         raise OutputPathError(f"{what} folder {parent} does not exist; create it first",
@@ -173,7 +187,7 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
     cfg = build_config(preset, stages=stages, overrides=overrides, scale=scale)
     pipeline = cfg.build()
     kind = output_kind(out_path)
-    check_output(input_path, out_path, overwrite=overwrite)
+    check_output(input_path, out_path, overwrite=overwrite, kind=kind)
     reader = open_input(input_path, color=color, fps=fps)
     try:
         spec_out = pipeline.configure(reader.spec)
