@@ -142,6 +142,20 @@ def test_overwrite_refuses_a_folder_at_a_file_output(clip: Path, tmp_path: Path)
     assert out.is_dir() and leftovers(tmp_path) == []
 
 
+def test_failed_rename_leaves_no_temp_file(clip: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from revival.errors import EncodeError
+    from revival.io import encode
+
+    def refuse(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(encode.os, "replace", refuse)
+    with pytest.raises(EncodeError, match="nothing was written there"):
+        restore(clip, tmp_path / "o.mkv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("kwargs, key", [
     ({"preset": "no-such-preset"}, "preset"),
     ({"stages": ["no-such-stage"]}, "no-such-stage"),

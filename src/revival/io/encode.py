@@ -275,7 +275,12 @@ class VideoWriter:
             self.abort()
             raise EncodeError(f"wrote {self.frames_written} frames, expected {expected_frames}",
                               path=self.path)
-        os.replace(self.tmp, self.path)
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise EncodeError(f"cannot move the finished output into place at {self.path} "
+                              f"({exc.strerror}); nothing was written there", path=self.path) from None
         return self.path
 
     def abort(self) -> None:
