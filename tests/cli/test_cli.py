@@ -147,3 +147,16 @@ def test_restore_report_replaces_an_existing_report_with_overwrite(clip: Path, t
     assert main(["--quiet", "restore", str(clip), "-o", str(out), "--preset", "copy",
                  "--report", str(report), "--overwrite"]) == 0
     assert report.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+@pytest.mark.parametrize("codec", ["av1", "h265"])
+def test_quiet_means_silent_with_every_encoder(clip: Path, tmp_path: Path, codec: str) -> None:
+    """SVT-AV1 printed its 20-line banner (and a thread-priority warning) under --quiet."""
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "SVT_LOG"}
+    out = tmp_path / "o.mkv"
+    proc = subprocess.run([sys.executable, "-m", "revival", "--quiet", "restore", str(clip),
+                           "-o", str(out), "--codec", codec], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 0 and out.exists()
+    assert proc.stdout == "" and proc.stderr == ""

@@ -152,6 +152,11 @@ class VideoWriter:
         cc.color_range = 1 if color.range == "limited" else 2
         if spec.sample_aspect_ratio != 1:
             cc.sample_aspect_ratio = spec.sample_aspect_ratio
+        if codec == "libsvtav1" and not log.isEnabledFor(logging.DEBUG):
+            # SVT-AV1 writes a banner and info lines to stderr; like x265's log-level=error,
+            # keep errors only. It has no option for this, only its SVT_LOG environment
+            # variable (read when the encoder opens); a value the user set is kept.
+            os.environ.setdefault("SVT_LOG", "1")
         opts = dict(_DEFAULTS.get(codec, {}))
         if self.options.crf is not None:
             opts["crf"] = str(self.options.crf)
