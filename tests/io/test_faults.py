@@ -198,3 +198,14 @@ def test_sigint_leaves_no_file(tmp_path: Path) -> None:
     assert proc.returncode == 130, err.decode()
     assert not out.exists()
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("codec, depth, hint", [("h264", 12, "h265"), ("h265", 16, "ffv1"),
+                                                ("av1", 12, "h265")])
+def test_bit_depth_a_codec_cannot_write_is_refused(codec: str, depth: int, hint: str) -> None:
+    """--codec h264 --bit-depth 12 used to write 10-bit video without a word."""
+    from revival.io.encode import EncodeOptions
+    with pytest.raises(ConfigError, match=rf"{codec} .*not {depth}-bit.*--codec {hint}") as info:
+        EncodeOptions(codec=codec, bit_depth=depth)
+    assert info.value.key == "bit_depth"
+    assert EncodeOptions(codec=hint, bit_depth=depth).bit_depth == depth

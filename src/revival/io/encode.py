@@ -23,8 +23,8 @@ from ..errors import ConfigError, EncodeError, UnsupportedFormatError
 from ..frames.convert import rgb_to_planes
 from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
-from .formats import (choose_layout, container_format, encoder_name, muxer_refuses,
-                      planar_format)
+from .formats import (CODECS, choose_layout, codec_bit_depths, container_format, encoder_name,
+                      muxer_refuses, planar_format)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,12 @@ class EncodeOptions:
         if self.bit_depth is not None and self.bit_depth not in (8, 10, 12, 16):
             raise ConfigError(f"bit depth must be 8, 10, 12 or 16, got {self.bit_depth}",
                               key="bit_depth")
+        if self.bit_depth is not None and self.bit_depth not in codec_bit_depths(self.codec):
+            depths = "/".join(str(d) for d in sorted(codec_bit_depths(self.codec)))
+            other = next(c for c in CODECS if self.bit_depth in codec_bit_depths(c))
+            raise ConfigError(f"{self.codec} writes {depths}-bit video, not {self.bit_depth}-bit; "
+                              f"use --codec {other} for {self.bit_depth}-bit or a bit depth "
+                              f"{self.codec} can write", key="bit_depth")
 
 
 def fmt_name(container: av.container.Container) -> str:

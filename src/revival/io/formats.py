@@ -91,6 +91,11 @@ def encoder_name(codec: str) -> str:
             f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}") from None
 
 
+def codec_bit_depths(codec: str) -> frozenset[int]:
+    """The bit depths the encoder for ``codec`` (``"h264"`` ...) can write."""
+    return frozenset(_CODEC_LAYOUTS[encoder_name(codec)][0])
+
+
 def choose_layout(codec: str, *, bit_depth: int, chroma: str) -> tuple[int, str]:
     """The (bit_depth, chroma) an encoder writes for a wished-for layout.
 
