@@ -160,3 +160,12 @@ def test_quiet_means_silent_with_every_encoder(clip: Path, tmp_path: Path, codec
                           env=env)
     assert proc.returncode == 0 and out.exists()
     assert proc.stdout == "" and proc.stderr == ""
+
+
+def test_encoder_flags_with_image_output_are_a_usage_error(clip: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """They used to be ignored for a folder of PNGs (and --bit-depth 12 named h264)."""
+    assert main(["--quiet", "restore", str(clip), "-o", str(tmp_path / "frames"),
+                 "--bit-depth", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "apply to video output" in err and not (tmp_path / "frames").exists()

@@ -104,7 +104,12 @@ def _restore(args: argparse.Namespace) -> int:
     encode = None
     if args.codec or args.crf is not None or args.encoder_preset or args.bit_depth:
         suffix = Path(args.output).suffix.lower()
-        from ..io.formats import DEFAULT_CODEC
+        from ..io.formats import CONTAINERS, DEFAULT_CODEC
+        if suffix not in CONTAINERS:
+            raise ConfigError(f"--codec, --crf, --encoder-preset and --bit-depth apply to video "
+                              f"output, and {args.output} is an image or a folder of images "
+                              "(written 8-bit, or 16-bit PNG/TIFF from a deeper source); "
+                              "drop them or give a video extension", key="encode")
         encode = EncodeOptions(codec=args.codec or DEFAULT_CODEC.get(suffix, "h264"), crf=args.crf,
                                preset=args.encoder_preset, bit_depth=args.bit_depth)
     fps = None
