@@ -209,3 +209,11 @@ def test_bit_depth_a_codec_cannot_write_is_refused(codec: str, depth: int, hint:
         EncodeOptions(codec=codec, bit_depth=depth)
     assert info.value.key == "bit_depth"
     assert EncodeOptions(codec=hint, bit_depth=depth).bit_depth == depth
+
+
+def test_fps_for_video_input_is_refused(clip: Path, tmp_path: Path) -> None:
+    """fps (--fps) was silently ignored for a video, which keeps its own timing."""
+    from fractions import Fraction
+    with pytest.raises(ConfigError, match="image input") as info:
+        restore(clip, tmp_path / "o.mkv", fps=Fraction(50))
+    assert info.value.key == "fps" and list(tmp_path.iterdir()) == []

@@ -52,7 +52,7 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoder-preset", help="encoder speed preset (x264/x265 names, SVT-AV1 0-13)")
     p.add_argument("--bit-depth", type=int, choices=[8, 10, 12, 16],
                    help="output bits per sample (default: the input's)")
-    p.add_argument("--fps", help="frame rate for image-folder input (default 25)")
+    p.add_argument("--fps", help="frame rate for image-folder input (default 25); not for video")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--keep-partial", action="store_true",
                    help="on a decode failure keep what was written at the output path")

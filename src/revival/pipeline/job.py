@@ -168,7 +168,7 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
         overwrite: replace an existing output.
         keep_partial: on a decode failure keep what was written at ``output``.
         color: colour of the input, overriding its tags.
-        fps: frame rate for image-folder input (default 25).
+        fps: frame rate for image-folder input (default 25); an error for video input.
         progress: called from a worker thread after every frame.
 
     Returns:
@@ -184,6 +184,9 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
     input_path, out_path = Path(input), Path(output)
     if not input_path.exists():
         raise InputNotFoundError(input_path)
+    if fps is not None and not (input_path.is_dir() or is_image_path(input_path)):
+        raise ConfigError(f"--fps sets the frame rate of image input; {input_path.name} is a video "
+                          "and keeps its own timing, so drop --fps", key="fps")
     cfg = build_config(preset, stages=stages, overrides=overrides, scale=scale)
     pipeline = cfg.build()
     kind = output_kind(out_path)
