@@ -1,6 +1,7 @@
 """``revival`` command line: argument parsing and rendering only; the work is the public API.
 
-Exit codes: 0 success, 1 processing error, 2 usage error, 130 interrupted.
+Exit codes: 0 success, 1 processing error, 2 usage error, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM); either way the job cleans up first.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +23,14 @@ from ..errors import (ConfigError, InputNotFoundError, OutputExistsError, Output
 log = logging.getLogger("revival")
 
 USAGE_ERRORS = (ConfigError, InputNotFoundError, OutputExistsError, OutputPathError)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a job cleans up as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,14 +215,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command not in handlers:
         from . import compare as compare_cli
         handlers[args.command] = compare_cli.run
+    on_main = threading.current_thread() is threading.main_thread()
+    previous_term = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print("revival: interrupted; no output was left at the final path", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"revival: {what}; no output was left at the final path", file=sys.stderr)
+        return 128 + signal.SIGTERM if isinstance(exc, _Terminated) else 130
     except USAGE_ERRORS as exc:
         if args.debug:
             raise
@@ -222,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"revival: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous_term if previous_term is not None
+                          else signal.SIG_DFL)
 
 
 if __name__ == "__main__":
