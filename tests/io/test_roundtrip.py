@@ -268,3 +268,14 @@ def test_subtitles_mpegts_would_hide_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFormatError, match=r"subtitle stream .*\.ts files; use a \.mkv"):
         restore(src, tmp_path / "out.ts", preset="copy")
     assert not (tmp_path / "out.ts").exists()
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_hevc_in_mp4_and_mov_is_tagged_hvc1(tmp_path: Path, ext: str) -> None:
+    """Apple players refuse HEVC tagged 'hev1' (FFmpeg's default); 'hvc1' plays everywhere."""
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=4, audio="aac"))
+    out = tmp_path / f"out{ext}"
+    restore(src, out, preset="copy", encode=EncodeOptions(codec="h265"))
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_tag == "hvc1"
+        assert sum(1 for _ in c.decode(video=0)) == 4

@@ -153,6 +153,8 @@ class VideoWriter:
         cc.time_base = spec.time_base
         cc.framerate = spec.frame_rate
         cc.thread_count = 0
+        if codec == "libx265" and fmt_name(self.container) in ("mov", "mp4"):
+            cc.codec_tag = "hvc1"  # FFmpeg writes 'hev1', which Apple players refuse
         color = spec.color
         cc.colorspace, cc.color_trc, cc.color_primaries = color.matrix, color.transfer, color.primaries
         cc.color_range = 1 if color.range == "limited" else 2
