@@ -67,6 +67,7 @@ def known_motion(quick: bool) -> list[dict]:
                "pan 1.7,0.6 px/f": dict(velocity=(1.7, 0.6)),
                "sub-pixel jitter": dict(velocity=(0.0, 0.0), jitter=0.5, seed=1)}
     variants = {"temporal": {}, "temporal strength 0.9": {"strength": 0.9},
+                "temporal, one tolerance (pan_tolerance 1)": {"pan_tolerance": 1.0},
                 "temporal, cubic history (pan_shift off)": {"pan_shift": False}}
     for path in images:
         canvas = read_png(path)

@@ -220,3 +220,30 @@ def test_threaded_steps_give_the_same_frames_as_one_thread():
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(runs[1][3], src[3])  # the filter did act
+
+
+def test_pan_tolerance_removes_more_flicker_on_a_pan():
+    # a sub-pixel pan with JPEG-coded noisy frames (structured per-frame errors, as real
+    # restorations leave): the wider tolerance on pixels that follow the camera keeps more
+    # of the history without losing fidelity. Measured: flicker removed 79.7% at x1 and
+    # 82.5% at x2 (ratio of what is left 0.86), PSNR 31.99 dB for both (per-frame 30.91)
+    rng = np.random.default_rng(5)
+    offs = pan_offsets(12, velocity=(1.3, 0.45), start=(40.0, 40.0))
+    gt = known_motion_clip(textured_image(200, 240, seed=5), offs, 96, 128)
+
+    def jpeg(f):
+        u8 = np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8)
+        ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, 40])
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
+
+    src = np.stack([jpeg(np.clip(f + rng.normal(0, 0.03, f.shape).astype(np.float32), 0, 1))
+                    for f in gt])
+    proc = np.stack([cv2.GaussianBlur(f, (0, 0), 0.7) for f in src])
+    narrow = stabilise_temporal(proc, src, pan_tolerance=1.0)
+    wide = stabilise_temporal(proc, src, pan_tolerance=2.0)
+    f_proc, f_narrow, f_wide = (_flicker(c, gt, offs) for c in (proc, narrow, wide))
+    assert f_wide < 0.93 * f_narrow and f_narrow < 0.3 * f_proc
+    mse = lambda a: float(np.mean((a[:, 8:-8, 8:-8] - gt[:, 8:-8, 8:-8]) ** 2))  # noqa: E731
+    assert mse(wide) <= 1.01 * mse(narrow) and mse(wide) < mse(proc)
+    with pytest.raises(ConfigError):
+        TemporalParams(pan_tolerance=0.5)
