@@ -141,7 +141,8 @@ def test_restore_report_never_replaces_a_file_it_should_not(
     assert not out.exists()  # refused before any work
 
 
-def test_restore_report_replaces_an_existing_report_with_overwrite(clip: Path, tmp_path: Path) -> None:
+def test_restore_report_replaces_an_existing_report_with_overwrite(clip: Path,
+                                                                   tmp_path: Path) -> None:
     out, report = tmp_path / "o.mkv", tmp_path / "r.html"
     report.write_text("old")
     assert main(["--quiet", "restore", str(clip), "-o", str(out), "--preset", "copy",

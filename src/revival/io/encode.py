@@ -293,7 +293,8 @@ class VideoWriter:
         except OSError as exc:
             self.abort()
             raise EncodeError(f"cannot move the finished output into place at {self.path} "
-                              f"({exc.strerror}); nothing was written there", path=self.path) from None
+                              f"({exc.strerror}); nothing was written there",
+                              path=self.path) from None
         return self.path
 
     def abort(self) -> None:
