@@ -17,6 +17,7 @@ import av
 import cv2
 import numpy as np
 
+from .errors import OutputPathError
 from .frames.color import ColorInfo
 from .frames.convert import rgb_to_planes
 from .io.decode import VideoReader
@@ -150,8 +151,20 @@ def side_by_side(before: Path, after: Path, picture: Path, *, index: int) -> Pat
 
 
 def run_demo(out_dir: Path, *, quiet: bool = True) -> dict[str, Path]:
-    """Build the demo input in ``out_dir``, restore it with the demo preset, write a picture."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Build the demo input in ``out_dir``, restore it with the demo preset, write a picture.
+
+    Raises:
+        OutputPathError: ``out_dir`` (or a folder above it) is a file, or cannot be created.
+    """
+    blocker = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputPathError(f"demo output {blocker} is a file; give a folder (a new or existing "
+                              "folder name) with -o", path=out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"cannot create the demo folder {out_dir} ({exc.strerror}); "
+                              "give a folder that can be written with -o", path=out_dir) from None
     src = make_demo_input(out_dir / "demo_input.mp4")
     out = out_dir / "demo_restored.mp4"
     progress = None

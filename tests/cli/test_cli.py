@@ -101,6 +101,21 @@ def test_demo_writes_video_with_audio_and_picture(tmp_path: Path) -> None:
     assert result["comparison"].stat().st_size > 10_000
 
 
+@pytest.mark.parametrize("where", ["file", "under_a_file"])
+def test_demo_output_that_is_a_file_is_a_usage_error(tmp_path: Path, where: str,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """-o naming a file failed with a bare '[Errno 17] File exists' (exit 1)."""
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me")
+    target = existing if where == "file" else existing / "demo"
+    assert main(["--quiet", "demo", "-o", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("revival: error:")
+    assert "is a file" in err[0] and "folder" in err[0] and "Errno" not in err[0]
+    assert existing.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_probe_analyze_json(clip: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["probe", str(clip), "--analyze", "--json"]) == 0
     analysis = json.loads(capsys.readouterr().out)["analysis"]
