@@ -6,8 +6,8 @@ Example:
 """
 
 from .errors import (ConfigError, DecodeError, EncodeError, InputNotFoundError,
-                     OutputExistsError, OutputPathError, RevivalError, StageError,
-                     UnsupportedFormatError)
+                     OutputExistsError, OutputFormatError, OutputPathError, RevivalError,
+                     StageError, UnsupportedFormatError)
 from .frames.color import ColorInfo
 from .frames.frame import Frame
 from .frames.spec import VideoSpec
@@ -23,8 +23,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ColorInfo", "ConfigError", "DecodeError", "EncodeError", "EncodeOptions", "Frame",
-    "InputNotFoundError", "OutputExistsError", "OutputPathError", "Pipeline", "PipelineConfig",
-    "Progress", "RestoreResult", "RevivalError", "Stage", "StageError", "UnsupportedFormatError",
-    "VideoReader", "VideoSpec", "VideoWriter", "load_preset", "open_input", "preset_names",
-    "probe", "restore",
+    "InputNotFoundError", "OutputExistsError", "OutputFormatError", "OutputPathError", "Pipeline",
+    "PipelineConfig", "Progress", "RestoreResult", "RevivalError", "Stage", "StageError",
+    "UnsupportedFormatError", "VideoReader", "VideoSpec", "VideoWriter", "load_preset",
+    "open_input", "preset_names", "probe", "restore",
 ]

@@ -34,6 +34,15 @@ class UnsupportedFormatError(RevivalError, ValueError):
         self.path = None if path is None else Path(path)
 
 
+class OutputFormatError(UnsupportedFormatError):
+    """The requested output cannot hold what would be written: its container (extension)
+    cannot store a stream, or the chosen codec cannot encode the frames.
+
+    A choice the caller can change (another extension or codec), refused before any work
+    starts; the command line treats it as a usage error.
+    """
+
+
 class InputNotFoundError(RevivalError, FileNotFoundError):
     """The input path does not exist."""
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from revival.errors import (ConfigError, DecodeError, InputNotFoundError, OutputExistsError,
-                            OutputPathError, RevivalError, UnsupportedFormatError)
+                            OutputFormatError, OutputPathError, RevivalError,
+                            UnsupportedFormatError)
 from revival.io.encode import temp_path
 from revival.pipeline.job import restore
 from revival.testing.clips import ClipSpec, make_clip
@@ -173,8 +174,11 @@ def test_config_errors_name_the_key(clip: Path, tmp_path: Path, kwargs: dict, ke
 
 def test_errors_share_one_base() -> None:
     for cls in (ConfigError, DecodeError, InputNotFoundError, OutputExistsError,
-                OutputPathError, UnsupportedFormatError):
+                OutputPathError, UnsupportedFormatError, OutputFormatError):
         assert issubclass(cls, RevivalError)
+    # an output the caller chose badly is still an UnsupportedFormatError and a ValueError
+    assert issubclass(OutputFormatError, UnsupportedFormatError)
+    assert issubclass(OutputFormatError, ValueError)
 
 
 def test_sigint_leaves_no_file(tmp_path: Path) -> None:

@@ -17,12 +17,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import (ConfigError, InputNotFoundError, OutputExistsError, OutputPathError,
-                      RevivalError)
+from ..errors import (ConfigError, InputNotFoundError, OutputExistsError, OutputFormatError,
+                      OutputPathError, RevivalError)
 
 log = logging.getLogger("revival")
 
-USAGE_ERRORS = (ConfigError, InputNotFoundError, OutputExistsError, OutputPathError)
+USAGE_ERRORS = (ConfigError, InputNotFoundError, OutputExistsError, OutputFormatError,
+                OutputPathError)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import ConfigError, EncodeError, UnsupportedFormatError
+from ..errors import ConfigError, EncodeError, OutputFormatError
 from ..frames.convert import rgb_to_planes
 from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
@@ -121,9 +121,10 @@ class VideoWriter:
                                       chroma=spec.chroma)
         if chroma != "444" and codec != "ffv1" and (spec.width % 2 or spec.height % 2):
             if codec == "libsvtav1":
-                raise UnsupportedFormatError(
+                raise OutputFormatError(
                     f"{options.codec} cannot encode an odd frame size {spec.width}x{spec.height}; "
-                    "use --codec ffv1, h264 or h265 (4:4:4 is chosen for odd sizes), or resize")
+                    "use --codec ffv1, h264 or h265 (4:4:4 is chosen for odd sizes), or resize",
+                    path=self.path)
             chroma = "444"
             log.info("odd frame size %dx%d: writing 4:4:4 chroma", spec.width, spec.height)
         self.bit_depth, self.chroma = depth, chroma
@@ -179,7 +180,7 @@ class VideoWriter:
         in_c = source.container
         for s in source.copy_streams():
             name = s.codec_context.name if s.codec_context else None
-            refused = UnsupportedFormatError(
+            refused = OutputFormatError(
                 f"the {s.type} stream #{s.index} ({name}) cannot be stored in "
                 f"{self.path.suffix} files; use a .mkv output to keep it", path=self.path)
             # Not a check against container.supported_codecs: muxers that cannot answer

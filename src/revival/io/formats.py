@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UnsupportedFormatError
+from ..errors import OutputFormatError
 
 # planar YUV formats read and written natively: name -> (bit_depth, chroma, full_range_j)
 _PLANAR_YUV: dict[str, tuple[int, str, bool]] = {}
@@ -87,7 +87,7 @@ def encoder_name(codec: str) -> str:
     try:
         return CODECS[codec]
     except KeyError:
-        raise UnsupportedFormatError(
+        raise OutputFormatError(
             f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}") from None
 
 
@@ -112,7 +112,7 @@ def container_format(suffix: str) -> str:
     try:
         return CONTAINERS[suffix.lower()]
     except KeyError:
-        raise UnsupportedFormatError(
+        raise OutputFormatError(
             f"cannot tell the container from the extension {suffix!r}; use one of "
             f"{', '.join(sorted(CONTAINERS))} (or an image extension / a folder)") from None
 

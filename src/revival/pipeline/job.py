@@ -21,8 +21,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from ..errors import (ConfigError, DecodeError, InputNotFoundError, OutputExistsError, OutputPathError,
-                      UnsupportedFormatError)
+from ..errors import (ConfigError, DecodeError, InputNotFoundError, OutputExistsError,
+                      OutputFormatError, OutputPathError)
 from ..frames.color import ColorInfo
 from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
@@ -89,7 +89,7 @@ def output_kind(path: Path) -> str:
         return "video"
     if path.suffix == "" or path.is_dir():
         return "folder"
-    raise UnsupportedFormatError(
+    raise OutputFormatError(
         f"cannot tell what to write from {path.name!r}: use a video extension "
         f"({', '.join(sorted(CONTAINERS))}), an image extension, or a folder name", path=path)
 
@@ -175,8 +175,9 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
         RestoreResult with the output path, frame count and specs.
 
     Raises:
-        InputNotFoundError, UnsupportedFormatError, OutputExistsError, OutputPathError,
-        ConfigError, DecodeError, EncodeError, StageError.
+        InputNotFoundError, UnsupportedFormatError (unreadable input), OutputFormatError (an
+        output extension or codec that cannot hold the result), OutputExistsError,
+        OutputPathError, ConfigError, DecodeError, EncodeError, StageError.
 
     Example:
         >>> restore("in.mkv", "out.mkv", preset="copy", encode=EncodeOptions(codec="ffv1"))  # doctest: +SKIP
@@ -195,7 +196,7 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
     try:
         spec_out = pipeline.configure(reader.spec)
         if kind == "image" and (reader.spec.frame_count or 1) > 1:
-            raise UnsupportedFormatError(
+            raise OutputFormatError(
                 f"{out_path.name} is a single image but the input has {reader.spec.frame_count} "
                 "frames; give a folder name (no extension) to write one image per frame",
                 path=out_path)
