@@ -188,7 +188,7 @@ def test_encoder_flags_with_image_output_are_a_usage_error(clip: Path, tmp_path:
 
 
 @pytest.mark.parametrize("case", ["unknown_extension", "aac_into_webm", "av1_odd_size",
-                                  "many_frames_into_one_image"])
+                                  "many_frames_into_one_image", "vfr_into_avi"])
 def test_output_choices_a_file_cannot_hold_are_usage_errors(tmp_path: Path, case: str,
                                                             capsys: pytest.CaptureFixture) -> None:
     """These are the user's choice of output or codec, refused before work starts; they
@@ -196,10 +196,13 @@ def test_output_choices_a_file_cannot_hold_are_usage_errors(tmp_path: Path, case
     spec = ClipSpec(frames=4, audio="aac")
     if case == "av1_odd_size":
         spec = ClipSpec(width=65, height=37, frames=4, chroma="444", options={})
+    if case == "vfr_into_avi":
+        spec = ClipSpec(frames=4, audio="aac", vfr=True)
     src = make_clip(tmp_path / "in.mp4", spec)
     out, extra = {"unknown_extension": ("o.xyz", []), "aac_into_webm": ("o.webm", []),
                   "av1_odd_size": ("o.mkv", ["--codec", "av1"]),
-                  "many_frames_into_one_image": ("o.png", [])}[case]
+                  "many_frames_into_one_image": ("o.png", []),
+                  "vfr_into_avi": ("o.avi", [])}[case]
     assert main(["--quiet", "restore", str(src), "-o", str(tmp_path / out), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("revival: error:")

@@ -270,6 +270,50 @@ def test_subtitles_mpegts_would_hide_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out.ts").exists()
 
 
+@pytest.mark.parametrize("source", ["in.mp4", "in.mkv"])
+def test_avi_output_is_constant_rate_at_the_source_rate(tmp_path: Path, source: str) -> None:
+    """AVI stores one frame per 1/fps tick. The writer kept the source's time base (1/11520
+    from MP4, 1/1000 from Matroska): the file said 600 or 1000 fps and was padded with
+    empty frames, and audio that starts before zero (AAC priming) shifted every frame after
+    the first (a first gap of 55 ms instead of 33 ms)."""
+    from revival.io.probe import probe
+    src = make_clip(tmp_path / source, ClipSpec(frames=10, fps=30, audio="aac"))
+    with av.open(str(src)) as c:  # the case that shifted frames: audio before zero
+        first = next(p for p in c.demux(c.streams.audio[0]) if p.pts is not None)
+        assert first.pts < 0
+    out = tmp_path / "out.avi"
+    assert restore(src, out, preset="copy").frames == 10
+    video = probe(out).video.details
+    assert (video["frame_count"], video["fps_fraction"], video["vfr"]) == (10, "30", False)
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert v.time_base == Fraction(1, 30) and v.average_rate == 30 and v.frames == 10
+    assert video_times(out) == [Fraction(i, 30) for i in range(10)]
+    assert packet_md5(out, "audio") == packet_md5(src, "audio")
+
+
+@pytest.mark.parametrize("codec", ["ffv1", "h264"])
+def test_avi_output_of_processed_frames_is_constant_rate(tmp_path: Path, codec: str) -> None:
+    """H.264 is written without B-frames: AVI stores no timestamps, so reordered frames read
+    back with their times out of order."""
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=8, fps=24))
+    out = tmp_path / "out.avi"
+    restore(src, out, preset="lanczos", scale=1.5, encode=EncodeOptions(codec=codec))
+    times = video_times(out)
+    assert len(times) == 8 and all(b - a == Fraction(1, 24) for a, b in zip(times, times[1:]))
+    # FFmpeg's AVI demuxer derives H.264 pts as dts + 1 tick; the file itself holds none
+    assert times[0] == (0 if codec == "ffv1" else Fraction(1, 24))
+
+
+def test_variable_frame_rate_into_avi_is_refused_before_work(tmp_path: Path) -> None:
+    """AVI cannot store variable frame rate; it would have been written with filler frames."""
+    from revival.errors import OutputFormatError
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=6, audio="aac", vfr=True))
+    with pytest.raises(OutputFormatError, match=r"variable frame rate.*\.avi.*\.mkv or \.mp4"):
+        restore(src, tmp_path / "out.avi", preset="copy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
 @pytest.mark.parametrize("ext", [".mp4", ".mov"])
 def test_hevc_in_mp4_and_mov_is_tagged_hvc1(tmp_path: Path, ext: str) -> None:
     """Apple players refuse HEVC tagged 'hev1' (FFmpeg's default); 'hvc1' plays everywhere."""

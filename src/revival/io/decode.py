@@ -7,7 +7,7 @@ import logging
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import av
 import numpy as np
@@ -65,6 +65,15 @@ def _known(code: int | None, what: str) -> int:
         log.warning("unrecognised %s code %d treated as unspecified", what, code)
         return 2
     return code
+
+
+def is_variable_rate(pts: Iterable[int]) -> bool:
+    """True when the gaps between consecutive presentation times (in stream ticks, any
+    order) differ by more than one tick; a one-tick wobble is rounding (29.97 fps in
+    Matroska's milliseconds alternates 33 and 34)."""
+    ordered = sorted(pts)
+    deltas = {b - a for a, b in zip(ordered, ordered[1:])}
+    return len(deltas) > 1 and (max(deltas) - min(deltas)) > 1
 
 
 def make_converter(color: ColorInfo) -> Callable[[av.VideoFrame], np.ndarray]:
@@ -168,6 +177,15 @@ class VideoReader:
             sample_aspect_ratio=Fraction(cc.sample_aspect_ratio or 1),
         )
         return spec, 0
+
+    def variable_frame_rate(self) -> bool:
+        """Whether the video stream's frame times are unevenly spaced (see
+        :func:`is_variable_rate`). Reads every packet of the stream (no decoding) through a
+        second handle on the file, so decoding here is unaffected."""
+        with open_container(self.path) as container:
+            stream = container.streams[self.stream.index]
+            return is_variable_rate(p.pts for p in container.demux(stream)
+                                    if p.size and p.pts is not None)
 
     def copy_streams(self) -> list[av.stream.Stream]:
         """Audio, subtitle and data streams to be stream-copied."""

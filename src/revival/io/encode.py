@@ -112,10 +112,25 @@ class VideoWriter:
         if spec.color.matrix == 0:  # RGB source (images): store as BT.709 YUV, keep its transfer
             spec = spec.with_(color=spec.color.with_(matrix=1, range="limited"))
             log.info("RGB input written as BT.709 YUV (transfer and primaries kept)")
-        self.spec = spec
         self.options = options
         self.tmp = temp_path(self.path)
         fmt = container_format(self.path.suffix)
+        # AVI stores one frame per tick of 1/fps and no timestamps: a finer time base makes
+        # the muxer report that finer rate and pad every gap with empty frames. So: constant
+        # rate at the source's frame rate, pts = frame number; uneven timing is refused
+        # before anything is written. FFmpeg's default shift of all streams when audio starts
+        # before zero (AAC priming) is turned off: rounded to a whole frame it put an empty
+        # frame after the first. AVI audio has no timestamps either, so its first packet
+        # plays at 0 (for AAC priming, 1024 samples = 21 ms at 48 kHz, less than a frame).
+        self.constant_rate = fmt == "avi"
+        if self.constant_rate:
+            if source is not None and source.variable_frame_rate():
+                raise OutputFormatError(
+                    f"{source.path.name} has a variable frame rate, which {self.path.suffix} "
+                    "files cannot store (one frame every 1/fps); use a .mkv or .mp4 output to "
+                    "keep its timing", path=self.path)
+            spec = spec.with_(time_base=1 / Fraction(spec.frame_rate))
+        self.spec = spec
         codec = encoder_name(options.codec)
         depth, chroma = choose_layout(options.codec, bit_depth=options.bit_depth or spec.bit_depth,
                                       chroma=spec.chroma)
@@ -133,7 +148,8 @@ class VideoWriter:
         self._pending: queue.SimpleQueue = queue.SimpleQueue()
         self._copy_map: dict[int, av.stream.Stream] = {}
         try:
-            self.container = av.open(str(self.tmp), "w", format=fmt)
+            self.container = av.open(str(self.tmp), "w", format=fmt, container_options=(
+                {"avoid_negative_ts": "disabled"} if self.constant_rate else {}))
         except (av.error.FFmpegError, OSError) as exc:
             raise EncodeError(f"cannot create {self.tmp}: {exc}", path=self.path) from None
         try:
@@ -154,6 +170,8 @@ class VideoWriter:
         cc.time_base = spec.time_base
         cc.framerate = spec.frame_rate
         cc.thread_count = 0
+        if self.constant_rate:  # AVI has no pts: frames must be stored in display order
+            cc.max_b_frames = 0
         if codec == "libx265" and fmt_name(self.container) in ("mov", "mp4"):
             cc.codec_tag = "hvc1"  # FFmpeg writes 'hev1', which Apple players refuse
         color = spec.color
@@ -260,7 +278,7 @@ class VideoWriter:
             out = av.VideoFrame(self.spec.width, self.spec.height, self.pix_fmt)
             for plane, arr in zip(out.planes, (planes.y, planes.u, planes.v)):
                 _fill(plane, arr)
-        out.pts = frame.pts
+        out.pts = self.frames_written if self.constant_rate else frame.pts
         out.time_base = self.spec.time_base
         out.pict_type = av.video.frame.PictureType.NONE
         return out

@@ -10,7 +10,7 @@ from typing import Any
 import av
 
 from ..errors import InputNotFoundError
-from .decode import open_container, tagged_color
+from .decode import is_variable_rate, open_container, tagged_color
 from .formats import layout_of
 from .images import ImageReader, is_image_path
 
@@ -69,9 +69,7 @@ def _video_details(container: av.container.InputContainer, stream: av.video.stre
                     first_done = True
             except av.error.FFmpegError:
                 first_done = True
-    pts.sort()
-    deltas = {b - a for a, b in zip(pts, pts[1:])}
-    vfr = len(deltas) > 1 and (max(deltas) - min(deltas)) > 1
+    vfr = is_variable_rate(pts)
     rate = stream.average_rate or stream.guessed_rate
     return {
         "width": cc.width, "height": cc.height,
