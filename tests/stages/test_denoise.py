@@ -95,6 +95,17 @@ def test_analyze_recommends_denoise_for_noisy_clip() -> None:
     ({"noise_sigma": 1.0, "blockiness": 1.6, "blur": 0.2, "height": 720}, "web"),
     ({"noise_sigma": 1.0, "blockiness": 1.0, "blur": 0.2, "height": 360}, "fidelity"),
     ({"noise_sigma": 1.0, "blockiness": 1.0, "blur": 0.1, "height": 2160}, "copy"),
+    # starved block codec: the rate says what the in-loop filter hides (carphone_distorted)
+    ({"noise_sigma": 0.2, "blockiness": 1.25, "blur": 0.4, "height": 144,
+      "bits_per_pixel": 0.0125}, "web"),
+    # the same picture without a rate is only small (the blockiness alone is below 1.3)
+    ({"noise_sigma": 0.2, "blockiness": 1.25, "blur": 0.4, "height": 144}, "fidelity"),
+    # a well-coded cartoon (bigbuckbunny 720p, 0.052 bits per pixel) with grid-like edges
+    ({"noise_sigma": 0.6, "blockiness": 1.22, "blur": 0.4, "height": 720,
+      "bits_per_pixel": 0.052}, "copy"),
+    # a low rate on a picture with no blocking (static content) is not a defect
+    ({"noise_sigma": 0.5, "blockiness": 1.02, "blur": 0.2, "height": 720,
+      "bits_per_pixel": 0.01}, "copy"),
 ])
 def test_recommendation_names_an_installed_preset(figures, preset) -> None:
     from revival.analysis import recommend

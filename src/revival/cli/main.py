@@ -172,11 +172,15 @@ def _probe(args: argparse.Namespace) -> int:
     data = info.to_dict()
     analysis = None
     if args.analyze:
-        from ..analysis import analyze
+        from ..analysis import BLOCK_CODECS, analyze
         from ..pipeline.job import open_input
+        video = info.video
+        bpp = (video.details.get("bits_per_pixel")
+               if video is not None and video.codec in BLOCK_CODECS else None)
         with open_input(args.input) as reader:
             analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
-                               if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1)
+                               if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1,
+                               bits_per_pixel=bpp)
         data["analysis"] = analysis.to_dict()
     if args.json:
         print(json.dumps(data, indent=2))

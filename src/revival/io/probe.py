@@ -57,9 +57,11 @@ def _video_details(container: av.container.InputContainer, stream: av.video.stre
     pts: list[int] = []
     rotation = 0
     first_done = False
+    coded_bytes = 0
     for packet in container.demux(stream):
         if packet.size == 0:
             continue
+        coded_bytes += packet.size
         if packet.pts is not None:
             pts.append(packet.pts)
         if not first_done:
@@ -77,6 +79,9 @@ def _video_details(container: av.container.InputContainer, stream: av.video.stre
         "chroma": lay.chroma if lay and lay.kind == "yuv" else None,
         "fps": float(rate) if rate else None, "fps_fraction": str(rate) if rate else None,
         "vfr": vfr, "frame_count": len(pts),
+        # coded size of the video stream per pixel and frame: how hard it was compressed
+        "bits_per_pixel": (8.0 * coded_bytes / (cc.width * cc.height * len(pts))
+                           if pts and cc.width and cc.height else None),
         "color": tags, "rotation": rotation,
         "sample_aspect_ratio": str(Fraction(cc.sample_aspect_ratio or 1)),
     }
