@@ -188,7 +188,8 @@ def test_encoder_flags_with_image_output_are_a_usage_error(clip: Path, tmp_path:
 
 
 @pytest.mark.parametrize("case", ["unknown_extension", "aac_into_webm", "av1_odd_size",
-                                  "many_frames_into_one_image", "vfr_into_avi"])
+                                  "many_frames_into_one_image", "vfr_into_avi",
+                                  "h264_into_webm"])
 def test_output_choices_a_file_cannot_hold_are_usage_errors(tmp_path: Path, case: str,
                                                             capsys: pytest.CaptureFixture) -> None:
     """These are the user's choice of output or codec, refused before work starts; they
@@ -202,7 +203,8 @@ def test_output_choices_a_file_cannot_hold_are_usage_errors(tmp_path: Path, case
     out, extra = {"unknown_extension": ("o.xyz", []), "aac_into_webm": ("o.webm", []),
                   "av1_odd_size": ("o.mkv", ["--codec", "av1"]),
                   "many_frames_into_one_image": ("o.png", []),
-                  "vfr_into_avi": ("o.avi", [])}[case]
+                  "vfr_into_avi": ("o.avi", []),
+                  "h264_into_webm": ("o.webm", ["--codec", "h264"])}[case]
     assert main(["--quiet", "restore", str(src), "-o", str(tmp_path / out), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("revival: error:")

@@ -23,8 +23,8 @@ from ..errors import ConfigError, EncodeError, OutputFormatError
 from ..frames.convert import rgb_to_planes
 from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
-from .formats import (CODECS, choose_layout, codec_bit_depths, container_format, encoder_name,
-                      muxer_refuses, planar_format)
+from .formats import (CODECS, choose_layout, codec_bit_depths, container_codecs, container_format,
+                      encoder_name, muxer_refuses, planar_format)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,13 @@ class VideoWriter:
         self.options = options
         self.tmp = temp_path(self.path)
         fmt = container_format(self.path.suffix)
+        codec = encoder_name(options.codec)
+        allowed = container_codecs(fmt)
+        if options.codec not in allowed:
+            choice = " or ".join(filter(None, [", ".join(allowed[:-1]), allowed[-1]]))
+            raise OutputFormatError(f"{options.codec} video cannot be stored in {self.path.suffix} "
+                                    f"files; use --codec {choice}, or a .mkv output",
+                                    path=self.path)
         # AVI stores one frame per tick of 1/fps and no timestamps: a finer time base makes
         # the muxer report that finer rate and pad every gap with empty frames. So: constant
         # rate at the source's frame rate, pts = frame number; uneven timing is refused
@@ -131,7 +138,6 @@ class VideoWriter:
                     "keep its timing", path=self.path)
             spec = spec.with_(time_base=1 / Fraction(spec.frame_rate))
         self.spec = spec
-        codec = encoder_name(options.codec)
         depth, chroma = choose_layout(options.codec, bit_depth=options.bit_depth or spec.bit_depth,
                                       chroma=spec.chroma)
         if chroma != "444" and codec != "ffv1" and (spec.width % 2 or spec.height % 2):

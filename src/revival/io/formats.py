@@ -26,6 +26,13 @@ _CODEC_LAYOUTS = {
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
               ".avi": "avi", ".ts": "mpegts", ".mts": "mpegts", ".nut": "nut"}
 DEFAULT_CODEC = {".webm": "av1", ".avi": "ffv1"}
+# The codecs of CODECS each container holds as FFmpeg writes and reads them back. WebM is
+# AV1/VP8/VP9 only; FFmpeg's MOV muxer has no FFV1 or AV1 (it fails at the trailer), its AVI
+# muxer no HEVC; in MPEG-TS FFV1 becomes private data and AV1 is not read back.
+_CONTAINER_CODECS = {"mp4": frozenset(CODECS), "mov": frozenset({"h264", "h265"}),
+                     "matroska": frozenset(CODECS), "webm": frozenset({"av1"}),
+                     "avi": frozenset({"h264", "av1", "ffv1"}),
+                     "mpegts": frozenset({"h264", "h265"}), "nut": frozenset(CODECS)}
 # Codecs to which FFmpeg's MPEG-TS muxer gives a stream type; it writes anything else as
 # unlabelled private data that players ignore (SubRip subtitles, FLAC ...). The muxer
 # cannot answer FFmpeg's codec query, so PyAV's supported_codecs is no help for it.
@@ -115,6 +122,13 @@ def container_format(suffix: str) -> str:
         raise OutputFormatError(
             f"cannot tell the container from the extension {suffix!r}; use one of "
             f"{', '.join(sorted(CONTAINERS))} (or an image extension / a folder)") from None
+
+
+def container_codecs(container: str) -> tuple[str, ...]:
+    """The codecs (``"h264"`` ...) that the container format ``container`` (an FFmpeg muxer
+    name from :data:`CONTAINERS`) can hold, in the order of :data:`CODECS`."""
+    allowed = _CONTAINER_CODECS.get(container, frozenset(CODECS))
+    return tuple(c for c in CODECS if c in allowed)
 
 
 def muxer_refuses(container: str, codec: str | None) -> bool:
