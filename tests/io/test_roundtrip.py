@@ -352,3 +352,25 @@ def test_hevc_in_mp4_and_mov_is_tagged_hvc1(tmp_path: Path, ext: str) -> None:
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_tag == "hvc1"
         assert sum(1 for _ in c.decode(video=0)) == 4
+
+
+@pytest.mark.parametrize("frames, runs", [(1, 100), (2, 100), (5, 10)])
+def test_hevc_mp4_of_one_or_two_frames_always_writes(tmp_path: Path, frames: int, runs: int) -> None:
+    """x265 gave the packets of a 1- or 2-frame encode a dts read from uninitialised memory
+    (it learns its B-frame delay only from frame 2); the MP4 muxer refused about one such
+    file in ten ("pts/dts pair unsupported", an EncodeError at close), so this writes many.
+    The writer now sets those dts; 5 frames checks x265's own reordered dts are still used."""
+    src = make_clip(tmp_path / "in.mkv", ClipSpec(frames=frames))
+    want = video_times(src)
+    for run in range(runs):
+        out = tmp_path / f"out{run}.mp4"
+        restore(src, out, preset="copy", encode=EncodeOptions(codec="h265"))
+        assert video_times(out) == want, run
+        with av.open(str(out)) as c:
+            packets = [(p.pts, p.dts) for p in c.demux(video=0) if p.size]
+        assert len(packets) == frames
+        dts = [d for _, d in packets]
+        assert None not in dts and dts == sorted(set(dts)), packets
+        assert all(d <= p for p, d in packets), packets
+        if frames == 5:
+            assert any(d < p for p, d in packets), packets  # B-frame delay kept

@@ -35,6 +35,12 @@ _DEFAULTS = {
     "ffv1": {"level": "3", "slicecrc": "1"},
 }
 _CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63)}
+# x265 stamps the first packets with dts = pts - (pts of frame 2 - pts of frame 0), B-frames
+# with b-pyramid (every preset) delaying decode by two frames, but it only learns that delay
+# when frame 2 (0-based) arrives; before that it reads an uninitialised value, so an encode of
+# 1 or 2 frames got a garbage dts (e.g. pts - 2**54) that the MP4 muxer refuses ("pts/dts pair
+# unsupported") or accepts, as heap contents decide. See VideoWriter._mux_video.
+_X265_DELAY_FRAME = 2
 _SKIP_META = {"duration", "encoder", "major_brand", "minor_version", "compatible_brands",
               "creation_time", "handler_name", "vendor_id"}
 
@@ -151,6 +157,9 @@ class VideoWriter:
         self.bit_depth, self.chroma = depth, chroma
         self.pix_fmt = planar_format(depth, chroma)
         self.frames_written = 0
+        self._fix_dts = codec == "libx265"
+        self._first_pts: list[Fraction] = []  # seconds, first frames sent (libx265 only)
+        self._held: list[av.Packet] = []  # video packets whose dts the writer sets
         self._pending: queue.SimpleQueue = queue.SimpleQueue()
         self._copy_map: dict[int, av.stream.Stream] = {}
         try:
@@ -269,6 +278,36 @@ class VideoWriter:
             packet.stream = out_s
             self.container.mux(packet)
 
+    def _mux_video(self, packets: list[av.Packet], *, final: bool = False) -> None:
+        """Mux encoder packets, setting the dts of x265's first ones (see _X265_DELAY_FRAME).
+
+        Packets that come out before frame 2 is sent are held back (two at most: in practice
+        only the flush of a 1- or 2-frame encode). Once frame 2 has been sent, they get the dts
+        x265 would have given them; at the end of a shorter encode, the lowest dts that puts
+        them in pts order without exceeding any pts (dts = pts, as they are in display order).
+        """
+        if self._fix_dts:
+            if len(self._first_pts) <= _X265_DELAY_FRAME:
+                self._held += packets
+                if not final:
+                    return
+                packets = []
+            if self._held:
+                self._set_dts(self._held)
+                self.container.mux(self._held)
+                self._held = []
+        self.container.mux(packets)
+
+    def _set_dts(self, packets: list[av.Packet]) -> None:
+        pts = [p.pts * p.time_base for p in packets]  # decode order, in seconds
+        order = sorted(pts)
+        if len(self._first_pts) > _X265_DELAY_FRAME:
+            delay = self._first_pts[_X265_DELAY_FRAME] - self._first_pts[0]
+        else:
+            delay = max(s - t for s, t in zip(order, pts))  # >= 0; 0 in display order
+        for p, s in zip(packets, order):
+            p.dts = round((s - delay) / p.time_base)
+
     def _to_av(self, frame: Frame) -> av.VideoFrame:
         src = frame.source
         if (not frame.has_rgb and isinstance(src, av.VideoFrame) and src.format.name == self.pix_fmt
@@ -292,9 +331,12 @@ class VideoWriter:
     def write(self, frame: Frame) -> None:
         """Encode one frame (pts in the output time base) and mux pending copied packets."""
         try:
-            packets = self.video.encode(self._to_av(frame))
+            out = self._to_av(frame)
+            if self._fix_dts and len(self._first_pts) <= _X265_DELAY_FRAME:
+                self._first_pts.append(out.pts * out.time_base)
+            packets = self.video.encode(out)
             self._drain()
-            self.container.mux(packets)
+            self._mux_video(packets)
         except av.error.FFmpegError as exc:
             raise EncodeError(f"encoding frame {frame.index} into {self.path} failed: {exc}",
                               path=self.path) from None
@@ -303,7 +345,7 @@ class VideoWriter:
     def close(self, *, expected_frames: int | None = None) -> Path:
         """Flush, finish the file and rename it into place. Returns the final path."""
         try:
-            self.container.mux(self.video.encode())
+            self._mux_video(self.video.encode(), final=True)
             self._drain()
             self.container.close()
         except av.error.FFmpegError as exc:
@@ -336,7 +378,7 @@ class VideoWriter:
     def finish_partial(self) -> Path:
         """Close what was written so far and rename it into place (``--keep-partial``)."""
         try:
-            self.container.mux(self.video.encode())
+            self._mux_video(self.video.encode(), final=True)
             self._drain()
             self.container.close()
         except av.error.FFmpegError:
