@@ -26,3 +26,12 @@ def test_images_have_no_coded_rate(tmp_path: Path) -> None:
 
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
     assert "bits_per_pixel" not in probe(tmp_path / "a.png").video.details
+
+
+def test_probe_text_shows_the_rate(tmp_path: Path) -> None:
+    from revival.io.probe import format_probe
+
+    clip = make_clip(tmp_path / "c.mkv", ClipSpec(frames=3, width=64, height=48))
+    info = probe(clip)
+    bpp = info.video.details["bits_per_pixel"]
+    assert f"{bpp:.3f} bits per pixel" in format_probe(info)

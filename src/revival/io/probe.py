@@ -147,7 +147,9 @@ def format_probe(info: MediaInfo) -> str:
         if s.type == "video" and d:
             lines.append(f"      {d['width']}x{d['height']} {d.get('pix_fmt')} {d.get('bit_depth')}-bit, "
                          f"{d.get('fps_fraction') or d.get('fps')} fps{' (VFR)' if d.get('vfr') else ''}, "
-                         f"{d.get('frame_count')} frames, time base {s.time_base}")
+                         f"{d.get('frame_count')} frames, time base {s.time_base}"
+                         + (f", {d['bits_per_pixel']:.3f} bits per pixel"
+                            if d.get("bits_per_pixel") is not None else ""))
             c = d["color"]
             lines.append(f"      colour: matrix {c['matrix']}, transfer {c['transfer']}, "
                          f"primaries {c['primaries']}, range {c['range']}; rotation {d.get('rotation')}, "
