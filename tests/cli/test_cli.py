@@ -211,26 +211,10 @@ def test_output_choices_a_file_cannot_hold_are_usage_errors(tmp_path: Path, case
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-def test_sigterm_leaves_no_file(tmp_path: Path) -> None:
+def test_sigterm_leaves_no_file(tmp_path: Path, signalled_job) -> None:
     """SIGTERM (kill, timeout, a service manager) used to leave .o.revival-tmp.mkv behind."""
-    import os
     import signal
-    import time
-    from revival.io.encode import temp_path
-    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=320, height=240, frames=150))
-    out = tmp_path / "o.mkv"
-    proc = subprocess.Popen([sys.executable, "-m", "revival", "restore", str(src), "-o", str(out),
-                             "--preset", "lanczos", "--scale", "4", "--encoder-preset", "slow"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    tmp = temp_path(out)
-    deadline = time.monotonic() + 60
-    while not tmp.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert tmp.exists(), "the job never started writing"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
-    assert "terminated" in err.decode()
+    code, err, _ = signalled_job(signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, err
+    assert "terminated" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]

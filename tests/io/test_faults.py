@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,6 @@ import pytest
 from revival.errors import (ConfigError, DecodeError, InputNotFoundError, OutputExistsError,
                             OutputFormatError, OutputPathError, RevivalError,
                             UnsupportedFormatError)
-from revival.io.encode import temp_path
 from revival.pipeline.job import restore
 from revival.testing.clips import ClipSpec, make_clip
 
@@ -181,25 +176,9 @@ def test_errors_share_one_base() -> None:
     assert issubclass(OutputFormatError, ValueError)
 
 
-def test_sigint_leaves_no_file(tmp_path: Path) -> None:
-    src = make_clip(tmp_path / "in.mkv", ClipSpec(width=320, height=240, frames=150))
-    out = tmp_path / "o.mkv"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "revival", "restore", str(src), "-o", str(out),
-                             "--preset", "lanczos", "--scale", "4", "--encoder-preset", "slow"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            # a shell without job control starts background commands with SIGINT
-                            # ignored, and Python then installs no handler: give the job the default
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    tmp = temp_path(out)
-    deadline = time.monotonic() + 60
-    while not tmp.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert tmp.exists(), "the job never started writing"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+def test_sigint_leaves_no_file(tmp_path: Path, signalled_job) -> None:
+    code, err, out = signalled_job(signal.SIGINT)
+    assert code == 130, err
     assert not out.exists()
     assert leftovers(tmp_path) == []
 
