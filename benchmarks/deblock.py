@@ -100,6 +100,16 @@ def load_clips(frames: int) -> dict[str, np.ndarray]:
     return clips
 
 
+def _encode_all(out, stream, frames) -> int:
+    """Encode and mux ``frames`` into ``stream``, then flush; the coded size in bits."""
+    bits = 0
+    for frame in [*frames, None]:
+        for pkt in stream.encode(frame):
+            bits += pkt.size * 8
+            out.mux(pkt)
+    return bits
+
+
 def encode_h264(rgb8: np.ndarray, crf: int) -> tuple[bytes, int]:
     """libx264 4:2:0 at ``crf`` (preset medium) in Matroska; returns (file bytes, bits)."""
     buf = io.BytesIO()
@@ -108,14 +118,7 @@ def encode_h264(rgb8: np.ndarray, crf: int) -> tuple[bytes, int]:
         s = out.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         s.codec_context.options = {"crf": str(crf), "preset": "medium"}
-        bits = 0
-        for f in rgb8:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                bits += pkt.size * 8
-                out.mux(pkt)
-        for pkt in s.encode(None):
-            bits += pkt.size * 8
-            out.mux(pkt)
+        bits = _encode_all(out, s, (av.VideoFrame.from_ndarray(f, format="rgb24") for f in rgb8))
     return buf.getvalue(), bits
 
 
@@ -132,20 +135,18 @@ def encode_h264_revival(rgb8: np.ndarray, crf: int, *, bit_depth: int) -> tuple[
         cc = s.codec_context
         cc.colorspace, cc.color_trc = BT601.matrix, BT601.transfer
         cc.color_primaries, cc.color_range = BT601.primaries, 1  # 1 = limited
-        bits = 0
-        for i, f in enumerate(rgb8):
-            planes = rgb_to_planes(f.astype(np.float32) / 255, BT601, bit_depth=bit_depth,
-                                   chroma="420")
-            frame = av.VideoFrame(w, h, pix_fmt)
-            for plane, arr in zip(frame.planes, (planes.y, planes.u, planes.v)):
-                fill_plane(plane, arr)
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            for pkt in s.encode(frame):
-                bits += pkt.size * 8
-                out.mux(pkt)
-        for pkt in s.encode(None):
-            bits += pkt.size * 8
-            out.mux(pkt)
+
+        def frames():
+            for i, f in enumerate(rgb8):
+                planes = rgb_to_planes(f.astype(np.float32) / 255, BT601, bit_depth=bit_depth,
+                                       chroma="420")
+                frame = av.VideoFrame(w, h, pix_fmt)
+                for plane, arr in zip(frame.planes, (planes.y, planes.u, planes.v)):
+                    fill_plane(plane, arr)
+                frame.pts, frame.time_base = i, Fraction(1, 25)
+                yield frame
+
+        bits = _encode_all(out, s, frames())
     return buf.getvalue(), bits
 
 

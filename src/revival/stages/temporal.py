@@ -60,7 +60,6 @@ _SMALL_INTERP: Interpolation = "cubic"  # warps at flow resolution (confidence t
 _PAN_SHARE = 0.5  # a translation this share of pixels follows is resampled with shift()
 _PAN_SPREAD = 0.01  # largest variation (pixels at flow resolution) of a "translation" model
 _BW_STRIDE = 6  # patch stride of the backward (occlusion-test) flow; DIS's preset uses 4
-_FW_STRIDE: int | None = None  # the forward flow keeps the preset's
 _LOW = 0.6  # local-mean (structured) differences are judged against this fraction of tolerance
 
 
@@ -273,8 +272,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         # the forward flow, the backward flow and the cut test are independent: they
         # overlap on threads (the flows are wasted on the rare frame that starts a shot)
         jobs = [lambda: estimate_flow(a, b, preset=p.flow_preset,
-                                      finest_scale=p.flow_finest_scale,
-                                      patch_stride=_FW_STRIDE)]
+                                      finest_scale=p.flow_finest_scale)]
         if p.occlusion:
             # the backward flow only feeds the occlusion test: no variational refinement
             # and a sparser patch grid (together a quarter of the forward flow's cost; on
