@@ -47,3 +47,29 @@ def test_warp_unknown_interpolation():
     img = np.zeros((8, 8, 3), np.float32)
     with pytest.raises(ConfigError):
         warp(img, np.zeros((8, 8, 2), np.float32), interpolation="nearest")
+
+
+def test_exact_translation_is_consistent_and_exact_on_band_limited_content():
+    from revival.testing.motion import align_to_first, known_motion_clip, translate_exact
+
+    # a band-limited signal: the Fourier translation reproduces the true shifted signal
+    y, x = np.mgrid[0:64, 0:80].astype(np.float64)
+    f = lambda xx, yy: 0.5 + 0.2 * np.cos(2 * np.pi * (xx * 3 / 160 + yy * 2 / 128))  # noqa: E731
+    moved = translate_exact(f(x, y), (0.3, -0.7))
+    np.testing.assert_allclose(moved[8:-8, 8:-8], f(x + 0.3, y - 0.7)[8:-8, 8:-8], atol=2e-3)
+    # whole pixels are a crop
+    img = textured_image(64, 80, seed=3)
+    np.testing.assert_allclose(translate_exact(img, (2, 1))[:-4, :-4], img[1:-3, 2:-2], atol=1e-5)
+    # clip frames aligned back with the same translation agree with frame 0 better than
+    # Lanczos-4 frames do (those are only approximate translates of one another); measured
+    # 0.0010 against 0.0017 on this texture with hard-edged shapes, 5-9x better on barbara
+    canvas = textured_image(160, 200, seed=6)
+    offs = np.array([[30.0, 30.0], [31.35, 30.6], [32.7, 31.2]])
+    gaps = []
+    for exact in (False, True):
+        clip = known_motion_clip(canvas, offs, 72, 96, exact=exact)
+        al = align_to_first(clip, offs, exact=exact)[:, 10:-10, 10:-10]
+        gaps.append(float(np.nanmean(np.abs(al[1:] - al[:1]))))
+    assert gaps[1] < 0.7 * gaps[0]
+    with pytest.raises(ValueError):
+        known_motion_clip(canvas, np.array([[150.0, 30.0]]), 72, 96, exact=True)
