@@ -247,3 +247,22 @@ def test_pan_tolerance_removes_more_flicker_on_a_pan():
     assert mse(wide) <= 1.01 * mse(narrow) and mse(wide) < mse(proc)
     with pytest.raises(ConfigError):
         TemporalParams(pan_tolerance=0.5)
+
+
+def test_pixels_that_follow_the_pan_take_it_and_moving_content_keeps_its_flow():
+    from revival.stages.temporal import _pan_or_flow
+    from revival.testing.motion import translate_exact
+
+    prev = textured_image(96, 128, seed=8)[..., 1]
+    cur = translate_exact(prev, (0.6, 0.3))
+    cur[30:60, 40:80] = translate_exact(prev, (-3.0, 2.0))[30:60, 40:80]  # its own motion
+    rng = np.random.default_rng(0)
+    flow = np.empty((96, 128, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 0.6, 0.3
+    flow += rng.normal(0, 0.4, flow.shape).astype(np.float32)  # a noisy dense flow: no pixel agrees
+    flow[30:60, 40:80] = (-3.0, 2.0)
+    agree = np.zeros((96, 128), bool)
+    aligned = _pan_or_flow(cur, prev, flow, (0.6, 0.3), agree)
+    assert agree[:20].mean() > 0.95 and agree[70:].mean() > 0.95   # background: the pan
+    assert agree[36:54, 46:74].mean() < 0.05                       # the object: its flow
+    assert np.abs(aligned - cur)[36:54, 46:74].mean() < 0.02
