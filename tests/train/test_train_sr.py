@@ -124,3 +124,29 @@ def test_chain_degradation_needs_rgb(tmp_path):
     with pytest.raises(SystemExit):
         main(["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "1", "--degrade",
               "chain", "--data", str(tmp_path), "--iters", "1", "--out", str(tmp_path / "r")])
+
+
+def test_bicubic_training_validates_on_held_out_images_and_a_test_set_only_monitors(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train.sr import main
+
+    data = write_images(tmp_path / "imgs", n=26, size=(48, 48))  # images 0 and 25 held out
+    test_set = tmp_path / "Set"
+    write_images(test_set / "GTmod12", n=2, size=(48, 48))
+    (test_set / "LRbicx2").mkdir()
+    for p in sorted((test_set / "GTmod12").glob("*.png")):
+        hr = cv2.imread(str(p))
+        cv2.imwrite(str(test_set / "LRbicx2" / p.name), cv2.resize(hr, (24, 24)))
+    out = tmp_path / "run"
+    args = ["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "1", "--data", str(data),
+            "--shrink", "1.0", "--patch", "12", "--batch", "2", "--precision", "fp32",
+            "--threads", "1", "--iters", "4", "--val-every", "2", "--val", str(test_set),
+            "--out", str(out)]
+    assert main(args) == 0
+    history = json.loads((out / "train.json").read_text())["validation"]
+    assert [h["iter"] for h in history] == [2, 4]
+    assert all(h["pairs"] == 2 for h in history)             # held-out training images
+    assert all(h["monitor"]["images"] == 2 for h in history)  # the test set, logged only
+    best = json.loads((out / "train.json").read_text())["best_val_psnr_y"]
+    assert best == max(h["psnr"] for h in history)           # chosen on held-out data
+    assert best != max(h["monitor"]["psnr_y"] for h in history)

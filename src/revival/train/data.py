@@ -97,14 +97,18 @@ def shrunk(rgb8: np.ndarray, shrink: tuple[float, ...]) -> list[np.ndarray]:
 
 
 def build_pairs(folders: list[str | Path], *, scale: int, channels: int,
-                shrink: tuple[float, ...] = (1.0,), min_lr: int = 24) -> PairSet:
+                shrink: tuple[float, ...] = (1.0,), min_lr: int = 24,
+                skip: set[int] | None = None, only: set[int] | None = None) -> PairSet:
     """Load every image of ``folders`` and make bicubic pairs at each ``shrink`` factor.
 
     ``shrink`` < 1 first down-scales the HR image (bicubic, antialiased), a standard way
-    to get more varied training data from a small set.
+    to get more varied training data from a small set. ``skip`` / ``only``: indices into
+    the sorted image list to leave out or to use alone (a held-out validation split).
     """
     lrs, hrs = [], []
-    for path in list_images(folders):
+    for idx, path in enumerate(list_images(folders)):
+        if (skip and idx in skip) or (only is not None and idx not in only):
+            continue
         for img in shrunk(read_rgb(path), shrink):
             if min(img.shape[:2]) < min_lr * scale:
                 continue

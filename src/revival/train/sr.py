@@ -10,8 +10,10 @@ Writes ``<out>/log.txt`` (human-readable log), ``<out>/last.pt`` (checkpoint,
 every ``--ckpt-every`` iterations; a rerun of the same command resumes from it),
 ``<out>/best.pt`` (best validation PSNR) and ``<out>/train.json`` (recipe,
 command, iterations, commit, validation history). Validation runs every
-``--val-every`` iterations on ``--val`` (default: ``../shared/data/Set5`` when it
-exists); it is for monitoring only, never for training.
+``--val-every`` iterations on training images held out of training (one source in
+25, for every ``--degrade``), and ``best.pt`` is the best on them. ``--val SET``
+(a test set with ``LRbicx<s>/`` and ``GTmod12/``) adds a monitoring score to the log
+and the history; it never chooses a checkpoint, so test sets stay unseen.
 
 Real-world SR (the recipe of ``realworld.x2``): ``--degrade chain`` degrades every
 image twice through the blur / resize / noise / JPEG-or-codec chain of
@@ -70,7 +72,6 @@ from .evaluate import evaluate_set
 
 log = logging.getLogger("revival.train.sr")
 REPO = Path(__file__).resolve().parents[3]
-DEFAULT_VAL = REPO.parent / "shared" / "data" / "Set5"
 
 
 def git_commit() -> str:
@@ -110,7 +111,7 @@ def make_upscaler(net: torch.nn.Module, channels: int):
     return upscale
 
 
-VAL_EVERY_SOURCE = 25  # codec training: every 25th source is held out for validation
+VAL_EVERY_SOURCE = 25  # every 25th source (image, clip) is held out for validation
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -120,20 +121,21 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 @torch.no_grad()
 def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
-    """Mean PSNR (RGB, 8-bit rounded) of ``net`` on whole held-out RGB pairs, and of the
-    input (bicubic-upscaled when the pairs have a scale above 1)."""
+    """Mean PSNR (8-bit rounded; RGB, or Y' for luma models) of ``net`` on whole held-out
+    pairs, and of the input (bicubic-upscaled when the pairs have a scale above 1)."""
     from ..stages.resize import resize
 
     out, base = [], []
     for lq, gt in zip(pairs.lr, pairs.hr):
-        lq_f = lq.astype(np.float32) / 255.0
+        lq_f = lq.astype(np.float32) / 255.0 if lq.dtype == np.uint8 else lq
         x = torch.from_numpy(np.ascontiguousarray(lq_f.transpose(2, 0, 1))[None])
         y = net(x).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
         y = np.round(y * 255.0) / 255.0
-        g = gt.astype(np.float32) / 255.0
+        g = gt.astype(np.float32) / 255.0 if gt.dtype == np.uint8 else gt
         if pairs.scale > 1:
-            lq_f = np.round(np.clip(resize(lq_f, size=g.shape[:2], kernel="bicubic"), 0, 1)
-                            * 255.0) / 255.0
+            up = resize(lq_f[..., 0] if lq_f.shape[-1] == 1 else lq_f, size=g.shape[:2],
+                        kernel="bicubic").reshape(g.shape)
+            lq_f = np.round(np.clip(up, 0, 1) * 255.0) / 255.0
         out.append(_psnr(y, g))
         base.append(_psnr(lq_f, g))
     return {"psnr": float(np.mean(out)), "psnr_input": float(np.mean(base)),
@@ -179,7 +181,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--init", type=Path, default=None, help="initialise from a checkpoint "
                    "(tensors with matching names and shapes)")
-    p.add_argument("--val", type=Path, default=DEFAULT_VAL if DEFAULT_VAL.is_dir() else None)
+    p.add_argument("--val", type=Path, default=None,
+                   help="also score this test set (<set>/LRbicx<s>, <set>/GTmod12) at each "
+                   "validation, for monitoring only: checkpoints are chosen on held-out "
+                   "training images")
     p.add_argument("--no-val", action="store_true", help="skip validation")
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--ckpt-every", type=int, default=250)
@@ -193,7 +198,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
     if args.degrade in ("codec", "chain", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
-    if args.no_val or args.degrade in ("codec", "chain", "noise"):
+    if args.no_val or args.degrade not in ("bicubic", "distill"):
         args.val = None
     elif args.val is not None and not (args.val / f"LRbicx{args.scale}").is_dir():
         p.error(f"--val {args.val} has no LRbicx{args.scale}/ folder; pass a test set "
@@ -263,8 +268,12 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                                     patch=max(64, args.patch), seed=args.seed,
                                     cache=args.out / "teacher_pairs.npz")
     else:
+        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
         pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
-                            shrink=tuple(args.shrink), min_lr=args.patch)
+                            shrink=tuple(args.shrink), min_lr=args.patch, skip=held_out)
+        if not args.no_val:
+            val_pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
+                                    min_lr=8, only=held_out)
     sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
 
     start, history, best, commands = 0, [], -1.0, [command]
@@ -334,20 +343,22 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             done % args.val_every == 0 or done == args.iters)
         if val_now:
             net.eval()
+            res: dict = {}
+            score = None
             if val_pairs is not None:
                 res = evaluate_pairs(net, val_pairs)
                 score = res["psnr"]
                 log.info("val iter %d held-out psnr %.3f (input %.3f)", done, res["psnr"],
                          res["psnr_input"])
-            else:
-                res = evaluate_set(args.val, make_upscaler(net, args.channels),
+            if args.val is not None:  # a test set: monitoring only, never chooses best.pt
+                mon = evaluate_set(args.val, make_upscaler(net, args.channels),
                                    scale=args.scale)
-                score = res["psnr_y"]
-                log.info("val iter %d %s psnr_y %.3f ssim_y %.4f", done, args.val.name,
-                         res["psnr_y"], res["ssim_y"])
+                res["monitor"] = {"set": args.val.name, **mon}
+                log.info("monitor iter %d %s psnr_y %.3f ssim_y %.4f", done, args.val.name,
+                         mon["psnr_y"], mon["ssim_y"])
             net.train()
             history.append({"iter": done, **res})
-            if score > best:
+            if score is not None and score > best:
                 best = score
                 save(args.out / "best.pt", done)
         if done % args.ckpt_every == 0 or done == args.iters or val_now:
