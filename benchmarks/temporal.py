@@ -302,7 +302,8 @@ def main() -> int:
         "Frames cut by an exact Fourier translation of the whole image (every frame samples one "
         "band-limited image; revival.testing.motion.translate_exact) and the error aligned back "
         "the same way. Lanczos-4 frames are only approximately translates of one another, so a "
-        "perfectly stable output measures some flicker against them; here it measures none. The "
+        "perfectly stable output measures some flicker against them; here the ground-truth frames "
+        "are exact translates, and what is measured is the output's own inconsistency. The "
         "stage's own resampler (a 16-tap windowed sinc) is not the one used here.\n\n" + t1x,
         "## 2. Real clips: E_warp (x1e3) and tOF (revival.metrics.temporal), per-frame vs `temporal`\n\n"
         "Vid4 rows: per-frame `upscale` (fidelity.x4) from BIx4, `temporal` given the LR frames as source. "
