@@ -266,3 +266,13 @@ def test_pixels_that_follow_the_pan_take_it_and_moving_content_keeps_its_flow():
     assert agree[:20].mean() > 0.95 and agree[70:].mean() > 0.95   # background: the pan
     assert agree[36:54, 46:74].mean() < 0.05                       # the object: its flow
     assert np.abs(aligned - cur)[36:54, 46:74].mean() < 0.02
+
+
+def test_clamp_in_place_equals_numpy_clip():
+    from revival.stages.temporal import _clamp01
+
+    x = np.random.default_rng(3).normal(0.5, 0.6, (31, 47, 3)).astype(np.float32)
+    x[0, 0] = (-0.0, 1.0, 0.0)
+    y = x.copy()
+    _clamp01(y)
+    np.testing.assert_array_equal(y, np.clip(x, 0, 1))

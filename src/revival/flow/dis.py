@@ -190,6 +190,6 @@ def fit_global_motion(flow: np.ndarray, *, step: int = 8, iterations: int = 3,
     if np.median(spread(coef)) > 0.8 * np.median(spread(translation)):
         coef = translation
     m = coef.T.astype(np.float32)                                # (2, 3): [[a, b, tx], [c, d, ty]]
-    model = cv2.transform(grid, m[:, :2]) + m[:, 2]
+    model = cv2.transform(grid, m)                               # the affine map of each pixel
     agree = _sqnorm(cv2.subtract(flow, model)) < inlier * inlier
     return model.astype(np.float32, copy=False), agree
