@@ -204,7 +204,7 @@ def scene_cuts() -> list[dict]:
 def speed(repeats: int = 3) -> dict:
     """Wall-clock and CPU time per 720p frame; CPU time is less sensitive to other jobs.
 
-    The machine is shared (a training job runs at nice 10), so wall-clock time is
+    Other jobs on a shared machine only add wall-clock time, so it is
     an upper bound; the single-thread CPU time (OpenCV limited to one thread) is
     what one core spends, an upper bound of the wall time on two idle cores.
     """
