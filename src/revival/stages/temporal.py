@@ -251,8 +251,10 @@ def _pan_or_flow(cur: np.ndarray, prev: np.ndarray, flow: np.ndarray, pan: tuple
     Each pixel that disagrees is given the pan (``agree`` is updated in place)
     unless its flow aligns the previous frame locally more than ``_PAN_BIAS``
     times better (squared error); genuinely moving content is misaligned by the
-    pan by far more than that and keeps its flow. Returns ``prev`` aligned onto ``cur`` with the
-    chosen motions (grey, flow resolution).
+    pan by far more than that and keeps its flow. ``flow`` is the raw dense flow.
+
+    Returns ``prev`` aligned onto ``cur`` with the chosen motions (grey, flow
+    resolution).
     """
     by_pan = shift(prev, pan[0], pan[1])
     by_flow = warp(prev, flow, interpolation=_SMALL_INTERP)
