@@ -276,3 +276,13 @@ def test_clamp_in_place_equals_numpy_clip():
     y = x.copy()
     _clamp01(y)
     np.testing.assert_array_equal(y, np.clip(x, 0, 1))
+
+
+def test_automatic_flow_scale_follows_the_content_resolution():
+    from revival.stages.temporal import auto_flow_scale
+
+    assert auto_flow_scale(1280) == 0.25 and auto_flow_scale(640) == 0.5
+    assert auto_flow_scale(1920) == 0.25                      # 1/4 floor without a source
+    assert auto_flow_scale(2560, 1280) == 0.125               # 2x of 720p: 320 px of flow
+    assert auto_flow_scale(704, 176) == pytest.approx(320 / 704)  # small sources: ~320 px
+    assert auto_flow_scale(1280, 1920) == 0.25                # a larger source changes nothing

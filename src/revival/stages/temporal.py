@@ -78,8 +78,12 @@ class TemporalParams:
             between warped and current frames at which the confidence falls to 1/e.
         flow_preset: DIS preset (``ultrafast``, ``fast``, ``medium``).
         flow_scale: flow (and confidence) resolution relative to the output; 0
-            picks it from the frame width: about 320 pixels wide, between 1/4 and
-            1/2 of the resolution (0.5 up to 640 wide, 0.25 for 1280x720 and up).
+            picks it from the frame width: about 320 pixels wide, at most 1/2 of the
+            resolution and never coarser than 1/4 of the content's own resolution (0.5
+            up to 640 wide, 0.25 for 1280x720 and up). The content's resolution is the
+            source's when a smaller source is given: after a 2x upscale of 720p the
+            flow is again 320 pixels wide (1/8 of the output), where a 1/4 floor on the
+            output would compute it on 640 pixels at four times the cost.
         flow_finest_scale: finest pyramid level DIS refines (0 = full flow
             resolution). 0 roughly doubles the flow cost of the ``fast`` preset and
             is what keeps fast motion free of ghosts.
@@ -146,6 +150,21 @@ class TemporalState:
     frames: int = 0
     cuts: list[int] = field(default_factory=list)
     warned_no_source: bool = False
+
+
+def auto_flow_scale(width: int, source_width: int | None = None) -> float:
+    """The automatic ``flow_scale`` for output frames ``width`` pixels wide.
+
+    About ``_FLOW_WIDTH`` pixels across, at most half the resolution, and never
+    coarser than a quarter of the content's resolution: the source's, when a
+    smaller source (the input of an upscaling stage) is given.
+
+    Example:
+        >>> auto_flow_scale(1280), auto_flow_scale(2560, 1280), auto_flow_scale(704, 176)
+        (0.25, 0.125, 0.45454545454545453)
+    """
+    content = width if source_width is None else min(width, source_width)
+    return max(min(0.5, _FLOW_WIDTH / width), 0.25 * content / width)
 
 
 def _small(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -295,7 +314,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         return processed
     processed = np.ascontiguousarray(processed, dtype=np.float32)
     H, W = processed.shape[:2]
-    scale = p.flow_scale or min(0.5, max(0.25, _FLOW_WIDTH / W))
+    scale = p.flow_scale or auto_flow_scale(W, None if source is None else source.shape[1])
     size = working_size(H, W, scale)
     proc_small = _small(processed, size)
     src_small = _small(source, size) if source is not None else None
