@@ -138,6 +138,9 @@ def _restore(args: argparse.Namespace) -> int:
             raise OutputPathError(f"report {report} is the output; choose another report path",
                                   path=report)
         check_output(Path(args.input), report, overwrite=args.overwrite, what="report")
+    from ..pipeline.memory import keep_freed_memory
+
+    keep_freed_memory()  # frame-sized buffers are reused, not page-faulted in every frame
     printer = None if args.quiet else ProgressPrinter()
     try:
         result = restore(args.input, args.output, preset=args.preset or "copy", stages=stages,
