@@ -25,6 +25,8 @@ SUITES = {
                                   "and Set14, time per 320x180 frame"),
     "deblock": ("deblock.py", "deblock model vs FFmpeg deblock/spp/pp7/nlmeans on H.264 CRF "
                               "40/45 of Vid4 city and bigbuckbunny"),
+    "preset_speed": ("preset_speed.py", "end-to-end time of the fast, web, realworld and fidelity "
+                                        "presets on real clips, with and without temporal"),
     "joint": ("joint.py", "joint denoise + deblock + x2 SR (realworld.x2) vs the same stages in "
                           "sequence on degraded Set14 and Vid4 city"),
 }
