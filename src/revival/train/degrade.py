@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -231,13 +232,16 @@ def video_codec(frames: np.ndarray, *, codec: Codec, crf: int | None = None,
     """Encode (T, H, W, 3) frames with a real codec (PyAV, single thread) and decode them.
 
     The blocking, ringing and mosquito noise are the codec's own. H.264 takes ``crf``
-    (0..51) and an x264 ``preset``; MPEG-2 and MPEG-4 Part 2 take ``bitrate`` (bits/s). Odd sizes are padded to
-    even by edge replication and cropped back. Frame count is preserved.
+    (0..51) and an x264 ``preset``; MPEG-2 and MPEG-4 Part 2 take ``bitrate`` (bits/s). Frames
+    are padded to whole 16x16 macroblocks by edge replication and cropped back, which keeps
+    the round trip deterministic. Frame count is preserved.
     """
     if frames.ndim != 4 or frames.shape[3] != 3:
         raise ConfigError(f"video_codec expects (T, H, W, 3), got {frames.shape}", key="frames")
     t, h, w, _ = frames.shape
-    ph, pw = h + h % 2, w + w % 2
+    # whole 16x16 macroblocks: with partial ones libx264 read bytes beyond the picture and
+    # the same clip coded differently from run to run (a test builds the same pairs twice)
+    ph, pw = h + (-h) % 16, w + (-w) % 16
     padded = np.pad(frames, ((0, 0), (0, ph - h), (0, pw - w), (0, 0)), mode="edge")
     rgb8 = np.round(np.clip(padded, 0, 1) * 255).astype(np.uint8)
     buf = io.BytesIO()
@@ -251,8 +255,11 @@ def video_codec(frames: np.ndarray, *, codec: Codec, crf: int | None = None,
             stream.bit_rate = int(bitrate or 1_000_000)
         stream.codec_context.options = opts
         stream.thread_count = 1
-        for f in rgb8:
+        for i, f in enumerate(rgb8):
             frame = av.VideoFrame.from_ndarray(f, format="rgb24")
+            # explicit timestamps: without them the first packets' timing was left to the
+            # encoder and the round trip differed between runs of the same seed
+            frame.pts, frame.time_base = i, Fraction(1, fps)
             for pkt in stream.encode(frame):
                 out.mux(pkt)
         for pkt in stream.encode(None):
