@@ -10,6 +10,7 @@ Lanczos upsample of the RGB frame (tested), and grey stays grey.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -34,23 +35,28 @@ def _kr_kb(matrix: int) -> tuple[float, float]:
     return MATRIX_KR_KB[matrix]
 
 
-def _ycc_matrix(matrix: int) -> np.ndarray:
-    """3x3 matrix taking (R', G', B') to (Y', Cb, Cr), full range."""
+@functools.lru_cache(maxsize=None)
+def _ycc_matrices(matrix: int) -> tuple[np.ndarray, np.ndarray]:
+    """3x3 matrices taking (R', G', B') to full-range (Y', Cb, Cr) and back; built once
+    per matrix code (read-only), not once per frame."""
     kr, kb = _kr_kb(matrix)
     kg = 1 - kr - kb
-    return np.array([[kr, kg, kb],
-                     [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
-                     [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
+    forward = np.array([[kr, kg, kb],
+                        [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+                        [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
+    inverse = np.linalg.inv(forward)
+    forward.flags.writeable = inverse.flags.writeable = False
+    return forward, inverse
 
 
 def rgb_to_ycc(rgb: np.ndarray, matrix: int) -> np.ndarray:
     """(..., 3) RGB -> (..., 3) Y' Cb Cr, full range, Y' in [0, 1], Cb/Cr in [-0.5, 0.5]."""
-    return _transform(rgb, _ycc_matrix(matrix))
+    return _transform(rgb, _ycc_matrices(matrix)[0])
 
 
 def ycc_to_rgb(ycc: np.ndarray, matrix: int) -> np.ndarray:
     """Inverse of :func:`rgb_to_ycc`."""
-    return _transform(ycc, np.linalg.inv(_ycc_matrix(matrix)))
+    return _transform(ycc, _ycc_matrices(matrix)[1])
 
 
 def _transform(pixels: np.ndarray, m: np.ndarray) -> np.ndarray:
