@@ -278,8 +278,9 @@ def _pan_or_flow(cur: np.ndarray, prev: np.ndarray, flow: np.ndarray, pan: tuple
     by_pan = shift(prev, pan[0], pan[1])
     by_flow = warp(prev, flow, interpolation=_SMALL_INTERP)
     box = max(5, (min(cur.shape) // 30) | 1)
-    e_pan = cv2.boxFilter(cv2.multiply(cur - by_pan, cur - by_pan), -1, (box, box))
-    e_flow = cv2.boxFilter(cv2.multiply(cur - by_flow, cur - by_flow), -1, (box, box))
+    d_pan, d_flow = cur - by_pan, cur - by_flow
+    e_pan = cv2.boxFilter(cv2.multiply(d_pan, d_pan), -1, (box, box))
+    e_flow = cv2.boxFilter(cv2.multiply(d_flow, d_flow), -1, (box, box))
     agree |= e_pan <= _PAN_BIAS * e_flow
     return np.where(agree, by_pan, by_flow)
 
