@@ -63,6 +63,11 @@ _PAN_SPREAD = 0.01  # largest variation (pixels at flow resolution) of a "transl
 _BW_STRIDE = 6  # patch stride of the backward (occlusion-test) flow; DIS's preset uses 4
 _LOW = 0.6  # local-mean (structured) differences are judged against this fraction of tolerance
 _PAN_BIAS = 2.0  # under a pan a pixel takes the pan unless its flow aligns it this much better
+# the forward flow of the fast preset: 2 variational refinement iterations (the preset has 5) and a patch stride
+# of 5 (4) take about 40% off its cost (16 -> 10 ms of one core at 320x180); on the temporal
+# benchmark known-motion flicker moved by under 0.2 points and real-clip tOF by under 1.6
+_FW_REFINE = 2
+_FW_STRIDE = 5
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,10 @@ class TemporalParams:
             falls to (1 - strength) / (1 + strength) of its value.
         tolerance: RMS difference (in [0, 1] units, above the frame's noise floor)
             between warped and current frames at which the confidence falls to 1/e.
-        flow_preset: DIS preset (``ultrafast``, ``fast``, ``medium``).
+        flow_preset: DIS preset (``ultrafast``, ``fast``, ``medium``). With ``fast`` the
+            forward flow runs 2 variational refinement iterations instead of 5, at a patch
+            stride of 5 instead of 4 (about 40% less flow time, real-clip tOF within 1.6
+            points of the full preset's).
         flow_scale: flow (and confidence) resolution relative to the output; 0
             picks it from the frame width: about 320 pixels wide, at most 1/2 of the
             resolution and never coarser than 1/4 of the content's own resolution (0.5
@@ -335,8 +343,11 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
             a, b = proc_g, state.prev_proc_small
         # the forward flow, the backward flow and the cut test are independent: they
         # overlap on threads (the flows are wasted on the rare frame that starts a shot)
+        lean = p.flow_preset == "fast"  # other presets keep their own settings
         jobs = [lambda: estimate_flow(a, b, preset=p.flow_preset,
-                                      finest_scale=p.flow_finest_scale)]
+                                      finest_scale=p.flow_finest_scale,
+                                      refine=_FW_REFINE if lean else None,
+                                      patch_stride=_FW_STRIDE if lean else None)]
         if p.occlusion:
             # the backward flow only feeds the occlusion test: no variational refinement
             # and a sparser patch grid (together a quarter of the forward flow's cost; on
