@@ -9,7 +9,10 @@ from the same decoded frames:
   the imageio-ffmpeg wheel's FFmpeg (PyAV's build has no spp/pp7): ``deblock``
   (strong and weak), ``spp``, ``pp7`` and ``nlmeans``; each one's strength is
   swept and its best PSNR is reported (an advantage Revival does not get);
-- Revival ``deblock`` (model ``deblock.x1``) on the RGB frames, fp32 and INT8.
+- Revival ``deblock`` (model ``deblock.x1``) on the RGB frames, fp32 and INT8;
+- Revival's ``web`` preset (``deblock`` INT8, then ``temporal`` with the decoded
+  frames as its source), run through the preset's own pipeline: what a user of
+  ``revival restore --preset web`` gets.
 
 Reported per method: PSNR on RGB and on Y (BT.601), blockiness (8x8 grid,
 :func:`revival.metrics.artifacts.blockiness`) and the share of the decoded
@@ -57,8 +60,11 @@ from _peers import psnr  # noqa: E402
 from revival.frames.color import ColorInfo  # noqa: E402
 from revival.frames.convert import rgb_to_planes  # noqa: E402
 from revival.io.decode import VideoReader  # noqa: E402
+from revival.frames.frame import Frame  # noqa: E402
+from revival.frames.spec import VideoSpec  # noqa: E402
 from revival.io.formats import planar_format  # noqa: E402
 from revival.metrics.artifacts import blockiness  # noqa: E402
+from revival.pipeline.config import load_preset  # noqa: E402
 from revival.runtime.session import load_sr_model  # noqa: E402
 from revival.stages.deblock import deblock  # noqa: E402
 from revival.testing.clips import fill_plane  # noqa: E402
@@ -159,6 +165,16 @@ def decode_revival(path: Path, *, bit_depth: int) -> np.ndarray:
         return np.stack([f.rgb for f in reader.frames()])
 
 
+def run_preset(name: str, frames: np.ndarray, *, bit_depth: int) -> np.ndarray:
+    """``frames`` (T, H, W, 3) float32 through the bundled preset ``name``'s pipeline."""
+    pipe = load_preset(name).build()
+    t, h, w = frames.shape[:3]
+    pipe.configure(VideoSpec(width=w, height=h, color=BT601, bit_depth=bit_depth, frame_count=t))
+    stream = (Frame.from_rgb(f, index=i, pts=i, time_base=Fraction(1, 25))
+              for i, f in enumerate(frames))
+    return np.stack([f.rgb for f in pipe.run(stream)])
+
+
 def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
@@ -212,7 +228,9 @@ def main() -> None:
               for p in ("fp32", "int8")}
     results: dict[str, dict] = {}
     rows = []
-    gains: dict[tuple[str, int], dict[str, tuple[float, float | None]]] = {}
+    summarised = ("revival deblock fp32", "revival web preset")
+    gains: dict[str, dict[tuple[str, int], dict[str, tuple[float, float | None]]]] = {
+        m: {} for m in summarised}
     for clip_name, rgb8 in load_clips(args.frames).items():
         clean = rgb8.astype(np.float32) / 255
         b_clean = float(np.mean([blockiness(f, data_range=1.0) for f in clean]))
@@ -270,6 +288,10 @@ def main() -> None:
                     out = np.stack([deblock(f, model=model) for f in decoded])
                     score(f"revival deblock {precision}", out, time.perf_counter() - t,
                           model.backend)
+                t = time.perf_counter()
+                out = run_preset("web", decoded, bit_depth=depth)
+                score("revival web preset", out, time.perf_counter() - t,
+                      "deblock int8 + temporal")
                 excess = entry["decoded input"]["blockiness"] - b_clean
                 for name, v in entry.items():
                     if name.startswith("_"):
@@ -283,8 +305,8 @@ def main() -> None:
                                  f"{v['blockiness']:.3f}",
                                  "-" if removed is None else f"{100 * removed:.0f}%",
                                  f"{v['seconds_per_frame']:.3f}", v["setting"]])
-                    if name == "revival deblock fp32":
-                        gains.setdefault((clip_name, crf), {})[label] = (gain, removed)
+                    if name in summarised:
+                        gains[name].setdefault((clip_name, crf), {})[label] = (gain, removed)
                 results[key] = entry
     table = markdown_table(["clip", "bit depth", "method", "PSNR RGB (gain)", "PSNR Y",
                             "blockiness", "excess blockiness removed", "s / frame", "setting"],
@@ -292,12 +314,15 @@ def main() -> None:
     if len(variants) > 1:
         def cell(g: tuple[float, float | None]) -> str:
             return f"{g[0]:+.2f} dB, " + ("-" if g[1] is None else f"{100 * g[1]:.0f}%")
-        summary = markdown_table(
-            ["clip"] + [label for label, _, _ in variants],
-            [[f"{c} crf{crf}"] + [cell(g[label]) for label, _, _ in variants]
-             for (c, crf), g in gains.items()])
-        table += ("\n\nRevival deblock fp32 over the decoded input it was given (PSNR gain, "
-                  "share of the excess blockiness removed):\n\n" + summary)
+        for method, what in (("revival deblock fp32", "Revival deblock fp32"),
+                             ("revival web preset", "Revival's web preset (deblock INT8 + "
+                                                    "temporal)")):
+            summary = markdown_table(
+                ["clip"] + [label for label, _, _ in variants],
+                [[f"{c} crf{crf}"] + [cell(g[label]) for label, _, _ in variants]
+                 for (c, crf), g in gains[method].items()])
+            table += (f"\n\n{what} over the decoded input it was given (PSNR gain, share of "
+                      "the excess blockiness removed):\n\n" + summary)
     notes = ("libx264 preset medium, 4:2:0, CRF as shown; blockiness on an 8x8 grid (1.0 = "
              "none); 'excess removed' = 1 - (B(out) - B(clean)) / (B(decoded) - B(clean)). "
              "FFmpeg peers filter the decoded YUV frames and each shows its best setting of a "
