@@ -111,3 +111,27 @@ def test_warp_where_writes_into_a_strided_view():
     full = warp(img, flow, interpolation="linear")
     np.testing.assert_array_equal(out[mask], full[mask])
     np.testing.assert_array_equal(out[~mask], base[~mask])
+
+
+def test_warp_where_reads_a_coarse_flow_as_resize_flow_would():
+    from revival.errors import UnsupportedFormatError
+    from revival.flow import resize_flow, warp_where
+
+    rng = np.random.default_rng(6)
+    img = _waves(90, 160)
+    ys, xs = np.mgrid[0:23, 0:40].astype(np.float32)
+    coarse = np.stack([0.3 * np.sin(xs / 6) + 0.1 * ys, 0.2 * np.cos(ys / 5) - 0.05 * xs],
+                      axis=2).astype(np.float32)  # smooth field, 1/4 resolution (23 x 40)
+    mask = rng.random((90, 160)) < 0.3
+    base = np.zeros_like(img)
+    out = warp_where(img, coarse, mask, base.copy(), interpolation="cubic")
+    ref = warp_where(img, resize_flow(coarse, 90, 160), mask, base.copy(), interpolation="cubic")
+    # the coarse field is read at positions rounded to 1/32 of a coarse pixel, and the image
+    # at positions rounded to 1/32 of a pixel: on this texture (slope up to 0.4 per pixel)
+    # that allows differences of about 0.01
+    diff = np.abs(out - ref)[mask]
+    assert diff.max() < 0.01 and diff.mean() < 1e-3
+    assert np.abs(out[mask] - img[mask]).max() > 0.05  # the flow did move the pixels
+    np.testing.assert_array_equal(out[~mask], base[~mask])
+    with pytest.raises(UnsupportedFormatError):
+        warp_where(img[:10, :10], coarse, mask[:10, :10], base[:10, :10])

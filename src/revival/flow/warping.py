@@ -90,10 +90,18 @@ def warp_where(image: np.ndarray, flow: np.ndarray, mask: np.ndarray, out: np.nd
                interpolation: Interpolation = "linear") -> np.ndarray:
     """Like :func:`warp`, but only at the pixels where ``mask`` is True, written into ``out``.
 
-    Costs in proportion to the masked pixels (replicated border). Returns ``out``,
-    or a C-contiguous copy of it with the warped pixels when ``out`` is a strided view.
+    Costs in proportion to the masked pixels (replicated border). ``flow`` may also be
+    a coarser field than ``image`` (estimated at a lower resolution): it is then read
+    bilinearly at the masked pixels only, with its vectors scaled to the image, as
+    :func:`~revival.flow.dis.resize_flow` would give them (to 1/32 of a coarse pixel),
+    without upsampling the whole field. Returns ``out``, or a C-contiguous copy of it
+    with the warped pixels when ``out`` is a strided view.
     """
-    _check_flow(flow, image.shape)
+    coarse = flow.shape[:2] != image.shape[:2]
+    _check_flow(flow, None if coarse else image.shape)
+    if coarse and (flow.shape[0] > image.shape[0] or flow.shape[1] > image.shape[1]):
+        raise UnsupportedFormatError(f"flow is {flow.shape[:2]}, larger than the image "
+                                     f"{image.shape[:2]}")
     idx = np.flatnonzero(mask)
     if not out.flags.c_contiguous:
         out = np.ascontiguousarray(out)
@@ -101,10 +109,18 @@ def warp_where(image: np.ndarray, flow: np.ndarray, mask: np.ndarray, out: np.nd
         n = idx.size
         cols = min(n, 4096)  # remap maps must stay below 32767 pixels a side
         rows = -(-n // cols)
-        coords = np.zeros((rows * cols, 2), np.float32)
-        np.take(np.ascontiguousarray(flow, dtype=np.float32).reshape(-1, 2), idx, axis=0,
-                out=coords[:n])
         ys, xs = np.divmod(idx, image.shape[1])
+        coords = np.zeros((rows * cols, 2), np.float32)
+        field = np.ascontiguousarray(flow, dtype=np.float32)
+        if coarse:
+            (h, w), (hi, wi) = flow.shape[:2], image.shape[:2]
+            coords[:n, 0] = (xs + 0.5) * (w / wi) - 0.5  # cv2.resize's pixel-centre mapping
+            coords[:n, 1] = (ys + 0.5) * (h / hi) - 0.5
+            coords = cv2.remap(field, coords.reshape(rows, cols, 2), None, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
+            coords *= np.array([wi / w, hi / h], np.float32)
+        else:
+            np.take(field.reshape(-1, 2), idx, axis=0, out=coords[:n])
         coords[:n, 0] += xs
         coords[:n, 1] += ys
         vals = cv2.remap(image, coords.reshape(rows, cols, 2), None, _INTERP[interpolation],

@@ -402,7 +402,8 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
                           tolerance=tol, delta=delta_g)
     weight = p.strength * conf
     if size != (H, W):
-        flow = resize_flow(flow, H, W)
+        if pan is None:  # under a pan only the pixels off it read the flow (at flow resolution)
+            flow = resize_flow(flow, H, W)
         weight = cv2.resize(weight, (W, H), interpolation=cv2.INTER_LINEAR)
         if pan is not None:
             pan = (pan[0] * W / size[1], pan[1] * H / size[0])
