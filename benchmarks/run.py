@@ -25,6 +25,8 @@ SUITES = {
                                   "and Set14, time per 320x180 frame"),
     "deblock": ("deblock.py", "deblock model vs FFmpeg deblock/spp/pp7/nlmeans on H.264 CRF "
                               "40/45 of Vid4 city and bigbuckbunny"),
+    "sr_ensemble": ("sr_ensemble.py", "geometric self-ensemble (1/2/4/8 runs) of the fidelity "
+                                      "models: Set5, Set14, Vid4 city and time per frame"),
     "preset_speed": ("preset_speed.py", "end-to-end time of the fast, web, realworld and fidelity "
                                         "presets on real clips, with and without temporal"),
     "joint": ("joint.py", "joint denoise + deblock + x2 SR (realworld.x2) vs the same stages in "
