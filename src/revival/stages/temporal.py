@@ -63,9 +63,10 @@ _PAN_SPREAD = 0.01  # largest variation (pixels at flow resolution) of a "transl
 _BW_STRIDE = 6  # patch stride of the backward (occlusion-test) flow; DIS's preset uses 4
 _LOW = 0.6  # local-mean (structured) differences are judged against this fraction of tolerance
 _PAN_BIAS = 2.0  # under a pan a pixel takes the pan unless its flow aligns it this much better
-# the forward flow of the fast preset: 2 variational refinement iterations (the preset has 5) and a patch stride
-# of 5 (4) take about 40% off its cost (16 -> 10 ms of one core at 320x180); on the temporal
-# benchmark known-motion flicker moved by under 0.2 points and real-clip tOF by under 1.6
+# the forward flow of the fast preset: 2 variational refinement iterations (the preset has
+# 5) and a patch stride of 5 (4) take about 40% off its cost (16 -> 10 ms of one core at
+# 320x180); on the temporal benchmark known-motion flicker moved by under 0.2 points and
+# real-clip tOF by under 1.6
 _FW_REFINE = 2
 _FW_STRIDE = 5
 

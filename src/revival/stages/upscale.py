@@ -77,8 +77,9 @@ def ensemble_upscale(model, image: np.ndarray, *, tile: int = 0, ensemble: int =
     also upside down (4) and also transposed (8); each output is mapped back and the
     outputs are averaged. The model is run ``ensemble`` times; nothing is synthesised
     that one run would not give (it is an average of the same model's answers).
-    Measured on ``fidelity.x4``, Set5 / Set14 x4 Y-PSNR: 31.22 / 28.01 dB once,
-    31.35 / 28.09 with 2, 31.43 / 28.13 with 4, 31.45 / 28.16 with 8.
+    Measured on ``fidelity.x4`` fp32, Set5 / Set14 x4 Y-PSNR: 31.21 / 28.00 dB once,
+    31.33 / 28.09 with 2, 31.41 / 28.12 with 4, 31.43 / 28.15 with 8
+    (``benchmarks/sr_ensemble.py``).
 
     Raises:
         ConfigError: ``ensemble`` not in :data:`ENSEMBLES`.
