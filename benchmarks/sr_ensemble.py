@@ -8,6 +8,8 @@ and for 8 also transposed; outputs mapped back and averaged):
   8 bits; the sets' own LRbicx<s> inputs, or MATLAB-compatible bicubic of GTmod12
   where a set has none, as for Set14 x2) and on the first frames of Vid4 city (LR
   made the same way);
+- ST-LPIPS (shift-tolerant LPIPS, AlexNet; lower is better) on Set14 at x4, when
+  PyTorch and stlpips-pytorch are installed: averaging smooths, which this shows;
 - milliseconds per 320x180 input frame of the whole ``upscale`` function (model
   runs plus the luma/chroma split and merge: what the stage costs), all variants of
   a model timed in interleaved rounds, best round kept.
@@ -15,7 +17,8 @@ and for 8 also transposed; outputs mapped back and averaged):
 Targets (issue 4): fidelity x4 Set5 >= 32.0 dB and Set14 >= 28.5 at <= 50 ms per
 320x180 frame; fidelity x2 Set5 >= 37.8 dB.
 
-Usage: python benchmarks/sr_ensemble.py [--models fidelity.x4,fidelity.x2] [--rounds 3]
+Usage: python benchmarks/sr_ensemble.py [--models fidelity.x4,fidelity.x2,perceptual.x4]
+       [--rounds 3]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sr_models import evaluate_city  # noqa: E402
 
 from revival.runtime.session import load_sr_model  # noqa: E402
 from revival.stages.upscale import ENSEMBLES, upscale  # noqa: E402
+from revival.train.data import read_rgb  # noqa: E402
 from revival.train.evaluate import evaluate_set  # noqa: E402
 
 SETS = ("Set5", "Set14")
@@ -49,9 +53,25 @@ def frame_ms(model, ensemble: int, *, repeats: int) -> float:
     return 1000 * min(times)
 
 
+def stlpips_set14(run) -> float | None:
+    """Mean ST-LPIPS of ``run`` (LR float RGB -> SR float RGB) on Set14 x4, or None."""
+    try:
+        from revival.metrics.perceptual import STLPIPS
+        metric = STLPIPS()
+    except Exception:  # noqa: BLE001 - optional metric (needs PyTorch)
+        return None
+    folder = SHARED_DATA / "Set14"
+    scores = []
+    for gt_path in sorted((folder / "GTmod12").glob("*.png")):
+        gt = read_rgb(gt_path).astype(np.float32) / 255
+        lr = read_rgb(folder / "LRbicx4" / gt_path.name).astype(np.float32) / 255
+        scores.append(metric.distance(gt, run(lr).astype(np.float32)))
+    return float(np.mean(scores))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="fidelity.x4,fidelity.x2")
+    ap.add_argument("--models", default="fidelity.x4,fidelity.x2,perceptual.x4")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per round")
     args = ap.parse_args()
@@ -73,8 +93,11 @@ def main() -> int:
             city = evaluate_city(run, scale=scale)
             if city is not None:
                 q["Vid4 city"] = city
+            if scale == 4:
+                q["Set14 ST-LPIPS"] = stlpips_set14(run)
             scores[(p, k)] = q
-            print(model_id, p, k, {s: round(v["psnr_y"], 3) for s, v in q.items()}, flush=True)
+            print(model_id, p, k, {s: round(v["psnr_y"], 3) if isinstance(v, dict) else v
+                                   for s, v in q.items()}, flush=True)
         ms: dict = {v: [] for v in variants}
         for v in variants:  # warm-up (OpenVINO compiles per input shape)
             frame_ms(models[v[0]], v[1], repeats=1)
@@ -90,9 +113,11 @@ def main() -> int:
             rows.append([model_id, r["precision"], r["ensemble"],
                          *[f"{q[s]['psnr_y']:.2f} / {q[s]['ssim_y']:.4f}" if s in q else "-"
                            for s in (*SETS, "Vid4 city")],
+                         "-" if q.get("Set14 ST-LPIPS") is None else f"{q['Set14 ST-LPIPS']:.4f}",
                          f"{r['ms_per_320x180']:.1f}"])
     table = markdown_table(["model", "precision", "ensemble", "Set5 Y-PSNR / SSIM",
                             "Set14 Y-PSNR / SSIM", "Vid4 city (first 10 frames)",
+                            "Set14 ST-LPIPS (x4)",
                             "ms per 320x180 frame (whole upscale)"], rows)
     notes = ("Ensemble k: the model runs k times per frame (as is, mirrored, upside down, "
              "both; 8 adds the transposes) and the outputs are averaged. ms: wall clock of "
