@@ -4,7 +4,7 @@ Flow fields are ``(H, W, 2)`` float32 in pixels (x, y), mapping each pixel of a
 reference frame to its position in a target frame (see :mod:`revival.flow.dis`).
 """
 
-from .dis import Preset, estimate_flow, fit_global_motion, resize_flow, to_gray8
+from .dis import Preset, downscale, estimate_flow, fit_global_motion, resize_flow, to_gray8
 from .scenecut import CutDetector, cut_scores, detect_cuts, frame_features, transition_score
 from .warping import (consistency_error, endpoint_error, inside_mask, occlusion_mask, shift,
                       warp, warp_where)
@@ -15,6 +15,7 @@ __all__ = [
     "consistency_error",
     "cut_scores",
     "detect_cuts",
+    "downscale",
     "endpoint_error",
     "estimate_flow",
     "fit_global_motion",

@@ -43,8 +43,8 @@ import cv2
 import numpy as np
 
 from ..errors import UnsupportedFormatError
-from ..flow.dis import (Preset, check_frame, estimate_flow, fit_global_motion, resize_flow,
-                        working_size)
+from ..flow.dis import (Preset, check_frame, downscale, estimate_flow, fit_global_motion,
+                        resize_flow, working_size)
 from ..flow.scenecut import CutDetector
 from ..flow.parallel import run_all
 from ..flow.register import refine_translation
@@ -174,25 +174,6 @@ def auto_flow_scale(width: int, source_width: int | None = None) -> float:
     """
     content = width if source_width is None else min(width, source_width)
     return max(min(0.5, _FLOW_WIDTH / width), 0.25 * content / width)
-
-
-def _small(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``image`` at the flow resolution ``size`` (h, w).
-
-    Downscaling halves with a Gaussian pyramid while the image is at least twice
-    the target, then takes the rest by area. A plain area (box) downscale aliases
-    fine texture, and aliased frames are not translates of one another: on text
-    and stripes that biases the flow and makes the agreement tests reject a
-    correct alignment. (Two pyramid levels also cost less than one 4x area step.)
-    """
-    h, w = size
-    img = np.ascontiguousarray(image, dtype=np.float32)
-    while img.shape[0] >= 2 * h and img.shape[1] >= 2 * w:
-        img = cv2.pyrDown(img)
-    if img.shape[:2] == (h, w):
-        return img
-    interp = cv2.INTER_AREA if img.shape[0] > h else cv2.INTER_LINEAR
-    return cv2.resize(img, (w, h), interpolation=interp)
 
 
 def _clamp01(image: np.ndarray) -> None:
@@ -326,8 +307,8 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     H, W = processed.shape[:2]
     scale = p.flow_scale or auto_flow_scale(W, None if source is None else source.shape[1])
     size = working_size(H, W, scale)
-    proc_small = _small(processed, size)
-    src_small = _small(source, size) if source is not None else None
+    proc_small = downscale(processed, size)
+    src_small = downscale(source, size) if source is not None else None
     proc_g = _gray(proc_small)
     src_g = _gray(src_small) if src_small is not None else None
     cut_input = src_small if src_small is not None else proc_small
@@ -423,7 +404,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         out = cv2.blendLinear(warped, processed, weight, 1.0 - weight)
     _clamp01(out)
     state.prev_out = out
-    state.prev_proc_small = _gray(_small(out, size)) if size != (H, W) else _gray(out)
+    state.prev_proc_small = _gray(downscale(out, size)) if size != (H, W) else _gray(out)
     state.prev_src_small = src_g
     return out
 
