@@ -27,6 +27,8 @@ SUITES = {
                               "40/45 of Vid4 city and bigbuckbunny"),
     "sr_ensemble": ("sr_ensemble.py", "geometric self-ensemble (1/2/4/8 runs) of the fidelity "
                                       "models: Set5, Set14, Vid4 city and time per frame"),
+    "flow_scale": ("flow_scale.py", "reduced-scale optical flow: Gaussian pyramid vs box "
+                                    "downscaling, end-point error on known shifts"),
     "preset_speed": ("preset_speed.py", "end-to-end time of the fast, web, realworld and fidelity "
                                         "presets on real clips, with and without temporal"),
     "joint": ("joint.py", "joint denoise + deblock + x2 SR (realworld.x2) vs the same stages in "

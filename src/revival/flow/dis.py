@@ -94,8 +94,8 @@ def downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     takes the rest by area. A plain area (box) downscale aliases fine texture, and
     aliased frames are not translates of one another: on text and stripes that biases
     the flow (on Set14 images moved by known sub-pixel shifts, DIS at 1/2 and 1/4 scale
-    had 5-25% lower end-point error after the pyramid). Two pyramid levels also cost
-    less than one 4x area step.
+    had 2-24% lower end-point error after the pyramid; benchmarks/flow_scale.py). Two
+    pyramid levels also cost less than one 4x area step.
     """
     h, w = size
     img = np.ascontiguousarray(image, dtype=np.float32)
