@@ -60,20 +60,19 @@ def check_frame(image: np.ndarray, what: str = "frame") -> None:
                                      f"{image.shape[1]}x{image.shape[0]}")
 
 
+def grey(image: np.ndarray) -> np.ndarray:
+    """(H, W) grey of an RGB (H, W, 3) float image (BT.601 luma weights); grey passes as is."""
+    if image.ndim == 3:
+        return cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32), cv2.COLOR_RGB2GRAY)
+    return image
+
+
 def to_gray8(image: np.ndarray) -> np.ndarray:
     """Grey uint8 (H, W) image for flow estimation from RGB or grey float in [0, 1].
 
     Uses BT.601 luma weights (any fixed weights do for matching).
     """
-    if image.ndim == 3:
-        image = cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3:
-        return cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-    return image
+    return np.clip(grey(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -169,7 +168,7 @@ def estimate_flow(reference: np.ndarray, target: np.ndarray, *, preset: Preset =
     h, w = reference.shape[:2]
     if scale < 1:
         size = working_size(h, w, scale)
-        a, b = (to_gray8(downscale(_grey(x), size)) for x in (reference, target))
+        a, b = (to_gray8(downscale(grey(x), size)) for x in (reference, target))
     else:
         a, b = to_gray8(reference), to_gray8(target)
     flow = _dis(preset, finest_scale, refine, patch_stride).calc(a, b, None)

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from ..errors import UnsupportedFormatError
-from ..flow.dis import (Preset, check_frame, downscale, estimate_flow, fit_global_motion,
+from ..flow.dis import (Preset, check_frame, downscale, estimate_flow, fit_global_motion, grey,
                         resize_flow, working_size)
 from ..flow.scenecut import CutDetector
 from ..flow.parallel import run_all
@@ -184,10 +184,6 @@ def _clamp01(image: np.ndarray) -> None:
     cv2.threshold(flat, 0.0, 0.0, cv2.THRESH_TOZERO, dst=flat)
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-
-
 def _excess(diff: np.ndarray, mask: np.ndarray, box: int, *, structured: bool = False) -> np.ndarray:
     """Local mean squared difference minus twice its median over ``mask`` (the noise floor).
 
@@ -309,8 +305,8 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     size = working_size(H, W, scale)
     proc_small = downscale(processed, size)
     src_small = downscale(source, size) if source is not None else None
-    proc_g = _gray(proc_small)
-    src_g = _gray(src_small) if src_small is not None else None
+    proc_g = grey(proc_small)
+    src_g = grey(src_small) if src_small is not None else None
     cut_input = src_small if src_small is not None else proc_small
     fresh = (state.prev_out is None or state.prev_out.shape != processed.shape
              or (src_g is None) != (state.prev_src_small is None))
@@ -404,7 +400,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         out = cv2.blendLinear(warped, processed, weight, 1.0 - weight)
     _clamp01(out)
     state.prev_out = out
-    state.prev_proc_small = _gray(downscale(out, size)) if size != (H, W) else _gray(out)
+    state.prev_proc_small = grey(downscale(out, size))
     state.prev_src_small = src_g
     return out
 

@@ -70,6 +70,13 @@ def _transform(pixels: np.ndarray, m: np.ndarray) -> np.ndarray:
 ENSEMBLES = (1, 2, 4, 8)
 
 
+def check_ensemble(ensemble: int) -> None:
+    """Raise ConfigError unless ``ensemble`` is in :data:`ENSEMBLES`."""
+    if ensemble not in ENSEMBLES:
+        raise ConfigError(f"upscale.ensemble must be one of {list(ENSEMBLES)}, got {ensemble!r}",
+                          key="upscale.ensemble")
+
+
 def ensemble_upscale(model, image: np.ndarray, *, tile: int = 0, ensemble: int = 1) -> np.ndarray:
     """``model.upscale`` averaged over ``ensemble`` flipped or transposed copies of ``image``.
 
@@ -84,9 +91,7 @@ def ensemble_upscale(model, image: np.ndarray, *, tile: int = 0, ensemble: int =
     Raises:
         ConfigError: ``ensemble`` not in :data:`ENSEMBLES`.
     """
-    if ensemble not in ENSEMBLES:
-        raise ConfigError(f"upscale.ensemble must be one of {list(ENSEMBLES)}, got {ensemble!r}",
-                          key="upscale.ensemble")
+    check_ensemble(ensemble)
     if ensemble == 1:
         return model.upscale(image, tile=tile)
     acc = None
@@ -94,7 +99,7 @@ def ensemble_upscale(model, image: np.ndarray, *, tile: int = 0, ensemble: int =
         x = image.transpose(1, 0, 2) if t & 4 else image
         x = x[::-1] if t & 2 else x
         x = x[:, ::-1] if t & 1 else x
-        y = model.upscale(np.ascontiguousarray(x), tile=tile)
+        y = model.upscale(x, tile=tile)  # views: the model copies its input into (C, H, W)
         y = y[:, ::-1] if t & 1 else y
         y = y[::-1] if t & 2 else y
         y = y.transpose(1, 0, 2) if t & 4 else y
@@ -140,8 +145,7 @@ def upscale(frames: np.ndarray, *, model, tile: int = 0, matrix: int = DEFAULT_M
     if model.channels == 3:
         return ensemble_upscale(model, frame, tile=tile, ensemble=ensemble)
     ycc = rgb_to_ycc(frame, matrix)
-    y = ensemble_upscale(model, np.ascontiguousarray(ycc[..., :1]), tile=tile,
-                         ensemble=ensemble)[..., 0]
+    y = ensemble_upscale(model, ycc[..., :1], tile=tile, ensemble=ensemble)[..., 0]
     chroma = resize(ycc[..., 1:], size=y.shape[:2], kernel="lanczos")
     # cv2.merge of the luma plane and the two-channel chroma (no split of the chroma first):
     # np.concatenate took about 3x as long at 2560x1440
@@ -201,9 +205,7 @@ class UpscaleParams:
         check_range("upscale", "scale", self.scale, 2, 4)
         check_range("upscale", "tile", self.tile, 0, 8192)
         check_range("upscale", "threads", self.threads, 0, 1024)
-        if self.ensemble not in ENSEMBLES:
-            raise ConfigError(f"upscale.ensemble must be one of {list(ENSEMBLES)}, got "
-                              f"{self.ensemble!r}", key="upscale.ensemble")
+        check_ensemble(self.ensemble)
 
 
 class Upscale(Stage):
