@@ -24,15 +24,41 @@ def _version(module: str) -> str | None:
     return getattr(mod, "__version__", None)
 
 
-def environment() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
+# the instruction-set extensions the inference and flow code's speed depends on
+_SIMD = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_int8")
+
+
+def cpu_features() -> tuple[str, list[str]]:
+    """(model name, the extensions of ``_SIMD`` the CPU reports), from /proc/cpuinfo."""
+    name, flags = None, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            if line.startswith("model name") and name is None:
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    return name or platform.processor() or platform.machine(), [f for f in _SIMD if f in flags]
+
+
+def sgemm_gflops(n: int = 1024, repeats: int = 10) -> float:
+    """NumPy float32 matrix-multiply throughput on every core: a one-number yardstick of
+    the machine's speed, so that timings taken on different machines can be compared."""
+    import time
+
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    a @ a
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return 2.0 * n ** 3 * repeats / (time.perf_counter() - t0) / 1e9
+
+
+def environment() -> dict[str, Any]:
+    cpu, simd = cpu_features()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -46,6 +72,7 @@ def environment() -> dict[str, Any]:
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "commit": commit, "dirty_tree": dirty,
         "machine": {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+                    "simd": simd, "sgemm_gflops": round(sgemm_gflops(), 1),
                     "load_average_1min": round(os.getloadavg()[0], 2)},
         "versions": {"python": platform.python_version(), "numpy": _version("numpy"),
                      "av": av.__version__, "ffmpeg": ".".join(map(str, av.ffmpeg_version_info))
@@ -66,7 +93,9 @@ def write_results(name: str, results: dict[str, Any], table: str, *, notes: str 
         md += [notes.rstrip(), ""]
     md += [f"Command: `{env['command']}`  ", f"Commit: `{env['commit']}`"
            f"{' (with uncommitted changes)' if env['dirty_tree'] else ''}, {env['date']}  ",
-           f"Machine: {env['machine']['cpu']}, {env['machine']['cores']} cores "
+           f"Machine: {env['machine']['cpu']}, {env['machine']['cores']} cores, "
+           f"{' '.join(env['machine']['simd']) or 'no AVX2'}, NumPy SGEMM "
+           f"{env['machine']['sgemm_gflops']} GFLOP/s "
            f"(load average {env['machine']['load_average_1min']} when written); "
            f"FFmpeg {env['versions']['ffmpeg']}, PyAV {env['versions']['av']}", ""]
     path = DOCS / f"{name}.md"
