@@ -289,6 +289,10 @@ class ChainConfig:
     gray_noise_prob: float = 0.4
     jpeg_quality: tuple[tuple[int, int], tuple[int, int]] = ((30, 95), (30, 95))
     codec_prob: float = 0.3
+    # share of chains whose second round resizes straight to the LR size and compresses
+    # last, as footage is compressed at the resolution it is delivered in (the codec's
+    # 8x8 grid then lands on the LR pixel grid instead of being resampled)
+    compress_last_prob: float = 0.0
 
 
 def degrade_chain(hr: np.ndarray, *, scale: int, rng: np.random.Generator,
@@ -298,6 +302,8 @@ def degrade_chain(hr: np.ndarray, *, scale: int, rng: np.random.Generator,
     The first resize factor (``resize_range[0]``) is relative to the HR size, the
     second (``resize_range[1]``) to the final LR size, so the picture's effective
     resolution before the last resize is ``f2 / scale`` of the HR, whatever ``f1`` was.
+    With probability ``config.compress_last_prob`` the second round resizes to the LR
+    size itself and its compression is the last step (no final resize).
 
     Args:
         hr: (H, W, 3) float32 RGB in [0, 1]; H and W multiples of ``scale``.
@@ -311,14 +317,19 @@ def degrade_chain(hr: np.ndarray, *, scale: int, rng: np.random.Generator,
     if h % scale or w % scale:
         raise ConfigError(f"HR size {w}x{h} must be a multiple of scale {scale}", key="scale")
     img = np.asarray(hr, np.float32)
+    # drawn only when enabled, so configurations without it keep their random stream
+    last = config.compress_last_prob > 0 and rng.random() < config.compress_last_prob
     for order in (0, 1):
         if rng.random() < config.blur_prob[order]:
             img = apply_kernel(img, random_kernel(rng, size=int(rng.choice([7, 11, 15, 21]))))
-        # first round: relative to the HR size; second round: relative to the final LR
-        # size (as in Real-ESRGAN), so the two factors do not compound
-        f = rng.uniform(*config.resize_range[order]) / (scale if order else 1)
-        f = max(f, 4.0 / min(h, w))
-        size = (max(4, round(h * f)), max(4, round(w * f)))
+        if order == 1 and last:
+            size = (h // scale, w // scale)
+        else:
+            # first round: relative to the HR size; second round: relative to the final LR
+            # size (as in Real-ESRGAN), so the two factors do not compound
+            f = rng.uniform(*config.resize_range[order]) / (scale if order else 1)
+            f = max(f, 4.0 / min(h, w))
+            size = (max(4, round(h * f)), max(4, round(w * f)))
         img = random_resize(img, size=size, kernel=str(rng.choice(
             ["bicubic", "bilinear", "lanczos", "area"])))
         gray = rng.random() < config.gray_noise_prob
@@ -335,6 +346,7 @@ def degrade_chain(hr: np.ndarray, *, scale: int, rng: np.random.Generator,
                               bitrate=int(rng.integers(200_000, 2_000_000)))[0]
         else:
             img = jpeg(img, int(rng.integers(*config.jpeg_quality[order])))
-    img = random_resize(img, size=(h // scale, w // scale),
-                        kernel=str(rng.choice(["bicubic", "bilinear", "lanczos", "area"])))
+    if not last:
+        img = random_resize(img, size=(h // scale, w // scale),
+                            kernel=str(rng.choice(["bicubic", "bilinear", "lanczos", "area"])))
     return np.round(np.clip(img, 0, 1) * 255).astype(np.float32) / 255.0

@@ -18,7 +18,9 @@ and the history; it never chooses a checkpoint, so test sets stay unseen.
 Real-world SR (the recipe of ``realworld.x2``): ``--degrade chain`` degrades every
 image twice through the blur / resize / noise / JPEG-or-codec chain of
 :mod:`revival.train.chain_pairs`; one image in 25 is held out and validation reports
-PSNR (RGB) of the output and of bicubic upscaling of the same degraded input::
+PSNR (RGB) of the output and of bicubic upscaling of the same degraded input.
+``--compress-last P`` makes a share P of the chains end with the compression, at the
+LR size (as delivered video is), instead of resampling the codec's output::
 
     python -m revival.train.sr --arch anchor_c48_b8 --scale 2 --channels 3 \
         --degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train \
@@ -166,6 +168,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--teacher", default="realesrgan_x4plus", help="with --degrade distill")
     p.add_argument("--distill-count", type=int, default=800,
                    help="with --degrade distill: number of teacher pairs (64-pixel LR crops)")
+    p.add_argument("--compress-last", type=float, default=0.0, metavar="P",
+                   help="with --degrade chain: share of chains whose compression is the last "
+                        "step, at the LR size (ChainConfig.compress_last_prob)")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
     p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
     p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
@@ -196,6 +201,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--degrade codec and noise go with --scale 1 (bicubic and chain with 2..4)")
     if args.degrade == "distill" and args.scale != 4:
         p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
+    if not 0.0 <= args.compress_last <= 1.0 or (args.compress_last and args.degrade != "chain"):
+        p.error("--compress-last is a probability (0..1) and goes with --degrade chain")
     if args.degrade in ("codec", "chain", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
     if args.no_val or args.degrade not in ("bicubic", "distill"):
@@ -244,14 +251,18 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         if not args.no_val:
             val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out)
     elif args.degrade == "chain":
-        from .chain_pairs import build_chain_pairs
+        from dataclasses import replace
 
+        from .chain_pairs import REALWORLD, build_chain_pairs
+
+        chain = replace(REALWORLD, compress_last_prob=args.compress_last)
         held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
         pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
-                                  min_lr=args.patch, skip=held_out)
+                                  min_lr=args.patch, skip=held_out, config=chain)
         if not args.no_val:
             val_pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
-                                          min_lr=args.patch, only=held_out, per_image=1)
+                                          min_lr=args.patch, only=held_out, per_image=1,
+                                          config=chain)
     elif args.degrade == "noise":
         from .noise_pairs import build_clean_pairs, noisy_validation
 
