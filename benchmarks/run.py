@@ -31,6 +31,8 @@ SUITES = {
                                     "downscaling, end-point error on known shifts"),
     "preset_speed": ("preset_speed.py", "end-to-end time of the fast, web, realworld and fidelity "
                                         "presets on real clips, with and without temporal"),
+    "int8_speed": ("int8_speed.py", "model time of every shipped model, fp32 vs INT8 on both "
+                                    "backends, written per CPU instruction-set class"),
     "joint": ("joint.py", "joint denoise + deblock + x2 SR (realworld.x2) vs the same stages in "
                           "sequence on degraded Set14 and Vid4 city"),
 }
