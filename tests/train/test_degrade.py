@@ -144,10 +144,8 @@ def test_chain_with_codec_and_no_blur():
     assert out.shape == (32, 32, 3)
 
 
-def test_chain_second_resize_is_relative_to_the_lr_size(monkeypatch):
-    # The first factor is relative to the HR size, the second to the final LR size (as
-    # in Real-ESRGAN), so the factors do not compound: with f1 = 0.6 and f2 = 0.75 at
-    # scale 2 the picture goes 96x128 -> 58x77 -> 36x48 (0.75 of 48x64) -> 48x64.
+def _record_resizes(monkeypatch) -> list[tuple[int, int]]:
+    """The target sizes of every random_resize call the chain makes, in order."""
     sizes = []
     real = d.random_resize
 
@@ -156,6 +154,14 @@ def test_chain_second_resize_is_relative_to_the_lr_size(monkeypatch):
         return real(img, size=size, kernel=kernel)
 
     monkeypatch.setattr(d, "random_resize", spy)
+    return sizes
+
+
+def test_chain_second_resize_is_relative_to_the_lr_size(monkeypatch):
+    # The first factor is relative to the HR size, the second to the final LR size (as
+    # in Real-ESRGAN), so the factors do not compound: with f1 = 0.6 and f2 = 0.75 at
+    # scale 2 the picture goes 96x128 -> 58x77 -> 36x48 (0.75 of 48x64) -> 48x64.
+    sizes = _record_resizes(monkeypatch)
     cfg = d.ChainConfig(blur_prob=(0.0, 0.0), resize_range=((0.6, 0.6), (0.75, 0.75)),
                         codec_prob=0.0)
     lr = d.degrade_chain(natural(96, 128), scale=2, rng=np.random.default_rng(0), config=cfg)
@@ -166,14 +172,7 @@ def test_chain_second_resize_is_relative_to_the_lr_size(monkeypatch):
 def test_chain_compress_last_resizes_to_lr_then_compresses(monkeypatch):
     # with compress_last_prob=1 the second round goes straight to the LR size and nothing
     # resamples the codec's output: two resizes, not three
-    sizes = []
-    real = d.random_resize
-
-    def spy(img, *, size, kernel):
-        sizes.append(tuple(size))
-        return real(img, size=size, kernel=kernel)
-
-    monkeypatch.setattr(d, "random_resize", spy)
+    sizes = _record_resizes(monkeypatch)
     cfg = d.ChainConfig(blur_prob=(0.0, 0.0), resize_range=((0.6, 0.6), (0.75, 0.75)),
                         codec_prob=0.0, jpeg_quality=((90, 91), (8, 9)), compress_last_prob=1.0)
     lr = d.degrade_chain(natural(96, 128), scale=2, rng=np.random.default_rng(0), config=cfg)
