@@ -150,3 +150,31 @@ def test_bicubic_training_validates_on_held_out_images_and_a_test_set_only_monit
     best = json.loads((out / "train.json").read_text())["best_val_psnr_y"]
     assert best == max(h["psnr"] for h in history)           # chosen on held-out data
     assert best != max(h["monitor"]["psnr_y"] for h in history)
+
+
+def test_chain_options_reach_the_degradation_chain(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    import revival.train.chain_pairs as cp
+    from revival.train.sr import main
+
+    seen = []
+    real = cp.build_chain_pairs
+
+    def spy(*args, config, **kwargs):
+        seen.append(config)
+        return real(*args, config=config, **kwargs)
+
+    monkeypatch.setattr(cp, "build_chain_pairs", spy)
+    data = write_images(tmp_path / "imgs", n=3, size=(64, 64))
+    args = ["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "3", "--degrade", "chain",
+            "--data", str(data), "--patch", "12", "--batch", "2", "--precision", "fp32",
+            "--threads", "1", "--iters", "1", "--val-every", "1", "--out", str(tmp_path / "r")]
+    assert main(args + ["--compress-last", "0.25", "--chain-blur", "0.1", "0.0"]) == 0
+    assert [(c.compress_last_prob, c.blur_prob) for c in seen] == [(0.25, (0.1, 0.0))] * 2
+    bicubic = [a if a != "chain" else "bicubic" for a in args]
+    for bad, flag in ((args + ["--compress-last", "1.5"], "--compress-last"),
+                      (args + ["--chain-blur", "0.5", "2"], "--chain-blur"),
+                      (bicubic + ["--compress-last", "0.5"], "--compress-last")):
+        with pytest.raises(SystemExit):
+            main(bad)
+        assert flag in capsys.readouterr().err

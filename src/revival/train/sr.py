@@ -171,6 +171,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--compress-last", type=float, default=0.0, metavar="P",
                    help="with --degrade chain: share of chains whose compression is the last "
                         "step, at the LR size (ChainConfig.compress_last_prob)")
+    p.add_argument("--chain-blur", type=float, nargs=2, default=None, metavar=("P1", "P2"),
+                   help="with --degrade chain: blur probability of the first and second "
+                        "round (default: the REALWORLD chain's 0.7 0.3)")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
     p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
     p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
@@ -203,6 +206,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
     if not 0.0 <= args.compress_last <= 1.0 or (args.compress_last and args.degrade != "chain"):
         p.error("--compress-last is a probability (0..1) and goes with --degrade chain")
+    if args.chain_blur is not None and (args.degrade != "chain"
+                                        or not all(0.0 <= b <= 1.0 for b in args.chain_blur)):
+        p.error("--chain-blur takes two probabilities (0..1) and goes with --degrade chain")
     if args.degrade in ("codec", "chain", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
     if args.no_val or args.degrade not in ("bicubic", "distill"):
@@ -256,6 +262,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         from .chain_pairs import REALWORLD, build_chain_pairs
 
         chain = replace(REALWORLD, compress_last_prob=args.compress_last)
+        if args.chain_blur is not None:
+            chain = replace(chain, blur_prob=tuple(args.chain_blur))
         held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
         pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
                                   min_lr=args.patch, skip=held_out, config=chain)
