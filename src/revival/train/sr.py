@@ -20,7 +20,8 @@ image twice through the blur / resize / noise / JPEG-or-codec chain of
 :mod:`revival.train.chain_pairs`; one image in 25 is held out and validation reports
 PSNR (RGB) of the output and of bicubic upscaling of the same degraded input.
 ``--compress-last P`` makes a share P of the chains end with the compression, at the
-LR size (as delivered video is), instead of resampling the codec's output::
+LR size (as delivered video is), instead of resampling the codec's output, and
+``--chain-blur P1 P2`` sets the blur probability of each round (0.7 and 0.3 by default)::
 
     python -m revival.train.sr --arch anchor_c48_b8 --scale 2 --channels 3 \
         --degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train \
