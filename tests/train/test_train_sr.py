@@ -178,3 +178,25 @@ def test_chain_options_reach_the_degradation_chain(tmp_path, monkeypatch, capsys
         with pytest.raises(SystemExit):
             main(bad)
         assert flag in capsys.readouterr().err
+
+
+def test_init_from_an_exported_onnx_file(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.models.export import export_onnx
+    from revival.train.sr import load_init
+
+    torch.manual_seed(1)
+    src = build_arch("anchor_c4_b1", scale=2, channels=1)
+    with torch.no_grad():  # trained biases differ (the exporter merges identical zero ones)
+        for p in src.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    export_onnx(src, tmp_path / "m.onnx", channels=1)
+    torch.manual_seed(2)
+    dst = build_arch("anchor_c4_b1", scale=2, channels=1)
+    assert not torch.equal(dst.head.weight, src.head.weight)
+    assert load_init(dst, tmp_path / "m.onnx") == []
+    for (name, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="no tensor matches"):
+        load_init(build_arch("anchor_c8_b1", scale=4, channels=3), tmp_path / "m.onnx")

@@ -146,11 +146,26 @@ def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
 
 
 def load_init(net: torch.nn.Module, path: Path) -> list[str]:
-    """Copy every tensor of checkpoint ``path`` whose name and shape match; return the skipped."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    state = state.get("model", state)
+    """Copy every tensor of checkpoint ``path`` whose name and shape match; return the skipped.
+
+    ``path`` may also be an exported ``.onnx`` file (a shipped model): its initialisers
+    carry the network's parameter names, so fine-tuning can start from the weights in
+    the repository.
+    """
+    if Path(path).suffix == ".onnx":
+        import onnx
+        from onnx import numpy_helper
+
+        state = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
+                 for t in onnx.load(str(path)).graph.initializer}
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("model", state)
     own = net.state_dict()
     skipped = [k for k in own if k not in state or state[k].shape != own[k].shape]
+    if len(skipped) == len(own):
+        raise ValueError(f"{path}: no tensor matches this network by name and shape (another "
+                         f"architecture, or an INT8 file, whose weights are quantised)")
     own.update({k: v for k, v in state.items() if k in own and v.shape == own[k].shape})
     net.load_state_dict(own)
     return skipped
@@ -189,6 +204,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--init", type=Path, default=None, help="initialise from a checkpoint "
+                   "or an exported .onnx file "
                    "(tensors with matching names and shapes)")
     p.add_argument("--val", type=Path, default=None,
                    help="also score this test set (<set>/LRbicx<s>, <set>/GTmod12) at each "
