@@ -67,8 +67,8 @@ def main() -> int:
         if "fp32" in fastest and "int8" in fastest:
             entry["int8_speedup"] = fastest["fp32"][0] / fastest["int8"][0]
         results[model_id] = entry
-        rows.append([model_id, *[f"{best[(pr, b)]:.1f}" for pr in ("fp32", "int8")
-                                 for b in backends if (pr, b) in best],
+        rows.append([model_id, *[f"{best[(pr, b)]:.1f}" if (pr, b) in best else "-"
+                                 for pr in ("fp32", "int8") for b in backends],
                      f"{entry['int8_speedup']:.2f}x" if "int8_speedup" in entry else "-",
                      ", ".join(f"{pr} {b}" for pr, (_, b) in fastest.items()),
                      ", ".join(f"{pr} {b}" for pr, b in entry["manifest_preferred_backend"]
