@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from revival.runtime.cpu import cpu_features
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks"
 SHARED_DATA = Path(os.environ.get("REVIVAL_DATA", ROOT.parent / "shared" / "data"))
@@ -22,24 +24,6 @@ def _version(module: str) -> str | None:
     except Exception:  # noqa: BLE001 - a missing optional package is simply not reported
         return None
     return getattr(mod, "__version__", None)
-
-
-# the instruction-set extensions the inference and flow code's speed depends on
-_SIMD = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_int8")
-
-
-def cpu_features() -> tuple[str, list[str]]:
-    """(model name, the extensions of ``_SIMD`` the CPU reports), from /proc/cpuinfo."""
-    name, flags = None, set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and name is None:
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return name or platform.processor() or platform.machine(), [f for f in _SIMD if f in flags]
 
 
 def sgemm_gflops(n: int = 1024, repeats: int = 10) -> float:

@@ -20,21 +20,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _env import cpu_features, markdown_table, write_results  # noqa: E402
+from _env import markdown_table, write_results  # noqa: E402
 from sr_models import time_model  # noqa: E402
 
 from revival.models.registry import MODELS, WEIGHTS_DIR, load_manifest  # noqa: E402
+from revival.runtime.cpu import cpu_features, isa_class  # noqa: E402
 from revival.runtime.session import available_backends, load_sr_model  # noqa: E402
-
-
-def isa_class(simd: list[str]) -> str:
-    """The instruction-set class that decides INT8 speed: ``amx``, ``avx512_vnni``,
-    ``avx_vnni``, ``avx512`` or ``avx2`` (``baseline`` below that)."""
-    for flag, name in (("amx_int8", "amx"), ("avx512_vnni", "avx512_vnni"),
-                       ("avx_vnni", "avx_vnni"), ("avx512f", "avx512"), ("avx2", "avx2")):
-        if flag in simd:
-            return name
-    return "baseline"
 
 
 def main() -> int:

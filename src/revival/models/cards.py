@@ -54,6 +54,10 @@ def render_card(m: dict[str, Any]) -> str:
         vals = ", ".join(f"{s} {_fmt(r['psnr_y'])} dB / {_fmt(r['ssim_y'])}"
                          for s, r in sets.items())
         lines.append(f"- {key} at export: {vals}")
+    if m.get("metrics") and m.get("metrics_cpu"):
+        cpu = m["metrics_cpu"]
+        lines.append(f"- measured on {cpu['cpu']} ({', '.join(cpu['simd']) or 'no AVX2'}); "
+                     f"INT8 results can differ on CPUs without VNNI")
     r = m["recipe"]
     lines += ["", "## Training", "", m["training_data"], "",
               f"- iterations: {r['iterations']}, batch {r.get('batch')}, LR patch "

@@ -110,6 +110,13 @@ def export_onnx(net, path: str | Path, *, channels: int, opset: int = OPSET,
                         max_abs_diff=worst, tolerance=tolerance, opset=opset)
 
 
+def _cpu_record() -> dict[str, object]:
+    from ..runtime.cpu import cpu_features
+
+    name, simd = cpu_features()
+    return {"cpu": name, "simd": simd}
+
+
 def _evaluate(onnx_path: Path, *, scale: int, channels: int, data_root: Path,
               backend: str = "onnxruntime") -> dict[str, dict[str, float]]:
     from ..runtime.session import SRModel
@@ -241,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         "commit": git_commit(),
         "exported": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "metrics": metrics,
+        # INT8 results depend on the CPU's kernels (see revival.runtime.cpu)
+        "metrics_cpu": _cpu_record() if metrics else None,
         "validation_history": recipe.get("validation", []),
         "input": {
             "channels": channels,
