@@ -61,51 +61,62 @@ def test_export_parity_failure_raises(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_restore_net_starts_as_identity_and_keeps_size():
+RESTORE_ARCHS = [("restore_c8_b2", 2), ("unet_c8_b2", 4)]
+
+
+@pytest.mark.parametrize("name,multiple", RESTORE_ARCHS)
+def test_restore_net_starts_as_identity_and_keeps_size(name, multiple):
+    from revival.models.arch import size_multiple
+
     torch.manual_seed(0)
-    net = build_arch("restore_c8_b2", scale=1, channels=3)
-    x = torch.rand(2, 3, 10, 14)
+    net = build_arch(name, scale=1, channels=3)
+    assert size_multiple(net) == multiple
+    x = torch.rand(2, 3, 12, 16)
     y = net(x)
     assert y.shape == x.shape
     assert float((y - x).abs().max()) < 0.05
 
 
-def test_restore_net_rejects_scale_and_bad_names():
+@pytest.mark.parametrize("kind", ["restore", "unet"])
+def test_restore_net_rejects_scale_and_bad_names(kind):
     with pytest.raises(ValueError, match="scale must be 1"):
-        build_arch("restore_c8_b2", scale=2, channels=3)
+        build_arch(f"{kind}_c8_b2", scale=2, channels=3)
     with pytest.raises(ValueError, match="width"):
-        build_arch("restore_c2_b2", scale=1, channels=3)
+        build_arch(f"{kind}_c2_b2", scale=1, channels=3)
 
 
-def test_restore_net_receptive_radius_bounds_the_influence():
+@pytest.mark.parametrize("name", ["restore_c8_b2", "unet_c8_b2"])
+def test_restore_net_receptive_radius_bounds_the_influence(name):
     from revival.models.arch import receptive_radius
 
     torch.manual_seed(0)
-    net = build_arch("restore_c8_b2", scale=1, channels=1)
-    for p in net.tail.parameters():  # a visible residual, so the influence is measurable
+    net = build_arch(name, scale=1, channels=1)
+    for p in net.parameters():  # every branch visible, so the influence is measurable
         torch.nn.init.normal_(p, std=0.1)
     radius = receptive_radius(net)
-    x = torch.rand(1, 1, 40, 40)
+    x = torch.rand(1, 1, 80, 80)
     x2 = x.clone()
-    x2[0, 0, 20, 20] += 0.5
+    x2[0, 0, 40, 40] += 0.5
     with torch.no_grad():
         diff = (net(x2) - net(x)).abs()[0, 0] > 0
     ys, xs = np.nonzero(diff.numpy())
-    assert max(abs(ys - 20).max(), abs(xs - 20).max()) <= radius
-    assert max(abs(ys - 20).max(), abs(xs - 20).max()) >= radius - 2  # not a loose bound
+    reach = max(abs(ys - 40).max(), abs(xs - 40).max())
+    assert reach <= radius
+    assert reach >= radius - 2  # not a loose bound
 
 
-def test_restore_export_parity_on_even_sizes(tmp_path):
+@pytest.mark.parametrize("name,multiple", RESTORE_ARCHS)
+def test_restore_export_parity_on_even_sizes(tmp_path, name, multiple):
     import onnxruntime as ort
 
     torch.manual_seed(2)
-    net = build_arch("restore_c8_b2", scale=1, channels=3)
-    for p in net.tail.parameters():
+    net = build_arch(name, scale=1, channels=3)
+    for p in net.parameters():
         torch.nn.init.normal_(p, std=0.1)
-    report = export_onnx(net, tmp_path / "r.onnx", channels=3, size_multiple=2)
+    report = export_onnx(net, tmp_path / "r.onnx", channels=3, size_multiple=multiple)
     assert report.max_abs_diff <= report.tolerance
     sess = ort.InferenceSession(str(tmp_path / "r.onnx"), providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).random((1, 3, 22, 36), dtype=np.float32)
+    x = np.random.default_rng(0).random((1, 3, 24, 36), dtype=np.float32)
     with torch.no_grad():
         ref = net(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(sess.run(None, {"input": x})[0], ref, atol=1e-5)

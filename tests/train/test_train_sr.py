@@ -200,3 +200,20 @@ def test_init_from_an_exported_onnx_file(tmp_path):
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="no tensor matches"):
         load_init(build_arch("anchor_c8_b1", scale=4, channels=3), tmp_path / "m.onnx")
+
+
+def test_validation_pads_sizes_the_network_cannot_take():
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.train.data import PairSet
+    from revival.train.sr import evaluate_pairs
+
+    torch.manual_seed(0)
+    net = build_arch("unet_c8_b2", scale=1, channels=3)  # needs multiples of 4
+    rng = np.random.default_rng(0)
+    clean = rng.integers(0, 256, (30, 42, 3), dtype=np.uint8)  # 30 = 2 (mod 4), 42 = 2 (mod 4)
+    noisy = np.clip(clean.astype(int) + rng.integers(-6, 7, clean.shape), 0, 255).astype(np.uint8)
+    res = evaluate_pairs(net, PairSet(lr=[noisy], hr=[clean], scale=1))
+    # the untrained network is close to the identity, so its PSNR is the input's
+    assert res["pairs"] == 1
+    assert abs(res["psnr"] - res["psnr_input"]) < 0.5

@@ -147,31 +147,91 @@ class RestoreNet(nn.Module):
         return x + F.pixel_shuffle(self.tail(y + feat).float(), 2)
 
 
+_UNET = re.compile(r"^unet_c(\d+)_b(\d+)$")
+
+
+class RestoreUNet(nn.Module):
+    """Same-size restoration with a second, coarser level: a small U-Net of plain convolutions.
+
+    Level 1 works at half resolution (2x2 pixel unshuffle, ``width`` channels):
+    two convolutions before and two after level 2. Level 2 folds level 1's
+    features 2x2 again (quarter resolution) and runs ``blocks`` convolutions of
+    ``2 * width`` channels. A level-2 convolution costs the same per input pixel
+    as a level-1 one but widens the receptive field four times as fast, which is
+    what blocking on 16x16 macroblocks and low-frequency codec errors need. Only
+    Conv, Relu, Add, SpaceToDepth/DepthToSpace: exports and quantises like
+    :class:`RestoreNet`. Height and width must be multiples of 4.
+    """
+
+    def __init__(self, width: int, blocks: int, channels: int) -> None:
+        super().__init__()
+        self.spec = ArchSpec(width=width, blocks=blocks, scale=1, channels=channels)
+        c4, w2 = 4 * channels, 2 * width
+        self.head = nn.Conv2d(c4, width, 3, padding=1)
+        self.enc = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(2))
+        self.down = nn.Conv2d(4 * width, w2, 3, padding=1)
+        self.mid = nn.ModuleList(nn.Conv2d(w2, w2, 3, padding=1) for _ in range(blocks))
+        self.up = nn.Conv2d(w2, 4 * width, 3, padding=1)
+        self.dec = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(2))
+        self.tail = nn.Conv2d(width, c4, 3, padding=1)
+        for conv in [self.head, *self.enc, self.down, *self.mid, *self.dec]:
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        nn.init.normal_(self.up.weight, std=1e-3)  # level 2 starts silent
+        nn.init.zeros_(self.up.bias)
+        nn.init.normal_(self.tail.weight, std=1e-3)  # starts as the identity
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = F.relu(self.head(F.pixel_unshuffle(x, 2)))
+        y = feat
+        for conv in self.enc:
+            y = F.relu(conv(y))
+        z = F.relu(self.down(F.pixel_unshuffle(y, 2)))
+        z0 = z
+        for conv in self.mid:
+            z = F.relu(conv(z))
+        y = y + F.pixel_shuffle(self.up(z + z0), 2)
+        for conv in self.dec:
+            y = F.relu(conv(y))
+        return x + F.pixel_shuffle(self.tail(y + feat).float(), 2)
+
+
 def build_arch(name: str, *, scale: int, channels: int) -> nn.Module:
     """Build an untrained network from its name.
 
     ``anchor_c<width>_b<blocks>`` is :class:`AnchorSR` (scale 2..4, see
-    :func:`parse_arch`); ``restore_c<width>_b<blocks>`` is :class:`RestoreNet` (scale 1).
+    :func:`parse_arch`); ``restore_c<width>_b<blocks>`` is :class:`RestoreNet` and
+    ``unet_c<width>_b<blocks>`` :class:`RestoreUNet` (both scale 1).
     """
-    m = _RESTORE.match(name)
-    if m:
+    for pattern, cls in ((_RESTORE, RestoreNet), (_UNET, RestoreUNet)):
+        m = pattern.match(name)
+        if not m:
+            continue
         width, blocks = int(m.group(1)), int(m.group(2))
         if scale != 1:
             raise ValueError(f"{name} is a same-size restoration network; scale must be 1, "
                              f"got {scale}")
         if not 4 <= width <= 256 or not 1 <= blocks <= 64 or channels not in (1, 3):
             raise ValueError(f"{name}: width must be 4..256, blocks 1..64, channels 1 or 3")
-        return RestoreNet(width, blocks, channels)
+        return cls(width, blocks, channels)
     return AnchorSR(parse_arch(name, scale=scale, channels=channels))
 
 
 def size_multiple(net: nn.Module) -> int:
     """Input height and width must be multiples of this."""
+    if isinstance(net, RestoreUNet):
+        return 4
     return 2 if isinstance(net, RestoreNet) else 1
 
 
 def receptive_radius(net: nn.Module) -> int:
     """Receptive radius in input pixels (one per 3x3 convolution at the working scale)."""
+    if isinstance(net, RestoreUNet):
+        # head, encoder, decoder, tail at half resolution; down, mid, up at a quarter
+        half = 2 + len(net.enc) + len(net.dec)
+        quarter = 2 + len(net.mid)
+        return 2 * half + 4 * quarter + 3
     convs = sum(1 for m in net.modules() if isinstance(m, nn.Conv2d))
     return 2 * convs + 1 if isinstance(net, RestoreNet) else convs
 

@@ -68,7 +68,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.arch import build_arch, count_params
+from ..models.arch import build_arch, count_params, size_multiple
+from ..runtime.cpu import has_bf16
 from .data import PairSet, PatchSampler, build_pairs, rgb_to_y601
 from .noise_pairs import add_noise
 from .evaluate import evaluate_set
@@ -84,14 +85,6 @@ def git_commit() -> str:
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        return "avx512_bf16" in Path("/proc/cpuinfo").read_text() or "amx_bf16" in Path(
-            "/proc/cpuinfo").read_text()
-    except OSError:
-        return False
 
 
 def lr_at(it: int, *, iters: int, base: float, floor: float, warmup: int) -> float:
@@ -132,7 +125,11 @@ def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
     for lq, gt in zip(pairs.lr, pairs.hr):
         lq_f = lq.astype(np.float32) / 255.0 if lq.dtype == np.uint8 else lq
         x = torch.from_numpy(np.ascontiguousarray(lq_f.transpose(2, 0, 1))[None])
-        y = net(x).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+        h, w = x.shape[2:]
+        m = size_multiple(net)
+        x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")
+        y = net(x)[:, :, :h * pairs.scale, :w * pairs.scale]
+        y = y.clamp(0, 1)[0].numpy().transpose(1, 2, 0)
         y = np.round(y * 255.0) / 255.0
         g = gt.astype(np.float32) / 255.0 if gt.dtype == np.uint8 else gt
         if pairs.scale > 1:
@@ -256,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    bf16 = args.precision == "bf16" or (args.precision == "auto" and cpu_has_bf16())
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and has_bf16())
     command = "python -m revival.train.sr " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     net = build_arch(args.arch, scale=args.scale, channels=args.channels)
