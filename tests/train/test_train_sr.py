@@ -217,3 +217,40 @@ def test_validation_pads_sizes_the_network_cannot_take():
     # the untrained network is close to the identity, so its PSNR is the input's
     assert res["pairs"] == 1
     assert abs(res["psnr"] - res["psnr_input"]) < 0.5
+
+
+def test_refresh_every_degrades_the_sources_afresh_and_resumes_the_same_round(tmp_path,
+                                                                              monkeypatch,
+                                                                              capsys):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    import revival.train.chain_pairs as cp
+    from revival.train.sr import main
+
+    seeds = []
+    real = cp.build_chain_pairs
+
+    def spy(*args, seed, only=None, **kwargs):
+        if only is None:  # training pairs; validation keeps the base seed
+            seeds.append(seed)
+        return real(*args, seed=seed, only=only, **kwargs)
+
+    monkeypatch.setattr(cp, "build_chain_pairs", spy)
+    data = write_images(tmp_path / "imgs", n=3, size=(64, 64))
+    out = tmp_path / "r"
+    args = ["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "3", "--degrade", "chain",
+            "--data", str(data), "--patch", "12", "--batch", "2", "--precision", "fp32",
+            "--threads", "1", "--val-every", "5", "--ckpt-every", "3", "--seed", "7",
+            "--refresh-every", "2", "--out", str(out)]
+    assert main(args + ["--iters", "5"]) == 0
+    assert seeds == [7, 8, 9]                  # rounds 0, 1 (iteration 2), 2 (iteration 4)
+    assert json.loads((out / "train.json").read_text())["refresh_every"] == 2
+    (out / "last.pt").unlink()
+    seeds.clear()
+    # resuming from iteration 3 rebuilds round 1 before training on
+    main(args + ["--iters", "3"])
+    seeds.clear()
+    assert main(args + ["--iters", "5"]) == 0
+    assert seeds == [7, 8, 9]
+    with pytest.raises(SystemExit):
+        main([a if a != "chain" else "bicubic" for a in args] + ["--iters", "1"])
+    assert "--refresh-every" in capsys.readouterr().err

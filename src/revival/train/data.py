@@ -126,13 +126,18 @@ class PatchSampler:
     """
 
     def __init__(self, pairs: PairSet, *, patch: int, seed: int) -> None:
-        self.pairs = pairs
         self.patch = patch
         self.rng = np.random.default_rng(seed)
-        areas = np.array([max(0, lr.shape[0] - patch + 1) * max(0, lr.shape[1] - patch + 1)
+        self.use(pairs)
+
+    def use(self, pairs: PairSet) -> None:
+        """Draw from ``pairs`` from now on (a fresh degradation of the same sources); the
+        random stream carries on."""
+        areas = np.array([max(0, lr.shape[0] - self.patch + 1) * max(0, lr.shape[1] - self.patch + 1)
                           for lr in pairs.lr], dtype=np.float64)
         if areas.sum() == 0:
-            raise ValueError(f"no training image is at least {patch} LR pixels on each side")
+            raise ValueError(f"no training image is at least {self.patch} LR pixels on each side")
+        self.pairs = pairs
         self.p = areas / areas.sum()
 
     def state(self) -> dict:

@@ -187,6 +187,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--chain-blur", type=float, nargs=2, default=None, metavar=("P1", "P2"),
                    help="with --degrade chain: blur probability of the first and second "
                         "round (default: the REALWORLD chain's 0.7 0.3)")
+    p.add_argument("--refresh-every", type=int, default=0, metavar="N",
+                   help="with --degrade codec or chain: degrade the training sources afresh "
+                        "(new seed) every N iterations, so the network sees new codec and noise "
+                        "realisations instead of memorising one; 0 = never")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
     p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
     p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
@@ -223,6 +227,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.chain_blur is not None and (args.degrade != "chain"
                                         or not all(0.0 <= b <= 1.0 for b in args.chain_blur)):
         p.error("--chain-blur takes two probabilities (0..1) and goes with --degrade chain")
+    if args.refresh_every < 0 or (args.refresh_every and args.degrade not in ("codec", "chain")):
+        p.error("--refresh-every takes a number of iterations (>= 0) and goes with --degrade "
+                "codec or chain")
     if args.degrade in ("codec", "chain", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
     if args.no_val or args.degrade not in ("bicubic", "distill"):
@@ -267,7 +274,11 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         from .codec_pairs import build_codec_pairs
 
         held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
-        pairs = build_codec_pairs(args.data, seed=args.seed, skip=held_out)
+
+        def make_pairs(seed: int) -> PairSet:
+            return build_codec_pairs(args.data, seed=seed, skip=held_out)
+
+        pairs = make_pairs(args.seed)
         if not args.no_val:
             val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out)
     elif args.degrade == "chain":
@@ -279,8 +290,12 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         if args.chain_blur is not None:
             chain = replace(chain, blur_prob=tuple(args.chain_blur))
         held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
-        pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
-                                  min_lr=args.patch, skip=held_out, config=chain)
+
+        def make_pairs(seed: int) -> PairSet:
+            return build_chain_pairs(args.data, scale=args.scale, seed=seed,
+                                     min_lr=args.patch, skip=held_out, config=chain)
+
+        pairs = make_pairs(args.seed)
         if not args.no_val:
             val_pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
                                           min_lr=args.patch, only=held_out, per_image=1,
@@ -309,6 +324,15 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                                     min_lr=8, only=held_out)
     sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
 
+    def refresh(it: int) -> None:
+        """Degrade the training sources afresh: round k of ``--refresh-every`` uses seed
+        ``seed + k`` (round 0 is the initial set), so a resumed run rebuilds the same set."""
+        k = it // args.refresh_every
+        if k:
+            sampler.use(make_pairs(args.seed + k))
+            log.info("iteration %d: training pairs degraded afresh (seed %d, %d pairs)", it,
+                     args.seed + k, len(sampler.pairs.lr))
+
     start, history, best, commands = 0, [], -1.0, [command]
     last = args.out / "last.pt"
     if last.exists():
@@ -320,6 +344,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         start, history, best = ck["iter"], ck["history"], ck["best"]
         commands = ck.get("commands", []) + [f"{command}  # resumed at {start}"]
         log.info("resumed from %s at iteration %d", last, start)
+        if args.refresh_every:
+            refresh(start)
     elif args.init is not None:
         skipped = load_init(net, args.init)
         log.info("initialised from %s (re-initialised: %s)", args.init, skipped or "none")
@@ -341,6 +367,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
                    "shrink": args.shrink, "seed": args.seed, "bf16": bf16,
+                   "refresh_every": args.refresh_every,
                    "data": [str(d) for d in args.data], "commit": git_commit(),
                    "init": None if args.init is None else str(args.init),
                    "validation": history, "best_val_psnr_y": best}
@@ -351,6 +378,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     net.train()
     t0, loss_sum, n_sum = time.perf_counter(), 0.0, 0
     for it in range(start, args.iters):
+        if args.refresh_every and it > start and it % args.refresh_every == 0:
+            refresh(it)
         for g in opt.param_groups:
             g["lr"] = lr_at(it, iters=args.iters, base=args.lr, floor=args.min_lr,
                             warmup=args.warmup)
