@@ -116,6 +116,17 @@ class AnchorSR(nn.Module):
 _RESTORE = re.compile(r"^restore_c(\d+)_b(\d+)$")
 
 
+def _init(*, relu: list, silent: list) -> None:
+    """He initialisation for convolutions followed by ReLU; near-zero weights for those whose
+    output is added to a skip, so the branch starts out contributing nothing."""
+    for conv in relu:
+        nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+        nn.init.zeros_(conv.bias)
+    for conv in silent:
+        nn.init.normal_(conv.weight, std=1e-3)
+        nn.init.zeros_(conv.bias)
+
+
 class RestoreNet(nn.Module):
     """Same-size restoration (deblocking, denoising): the body runs at half resolution.
 
@@ -133,11 +144,7 @@ class RestoreNet(nn.Module):
         self.head = nn.Conv2d(c4, width, 3, padding=1)
         self.body = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(blocks))
         self.tail = nn.Conv2d(width, c4, 3, padding=1)
-        for conv in [self.head, *self.body]:
-            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
-        nn.init.normal_(self.tail.weight, std=1e-3)  # starts as the identity
-        nn.init.zeros_(self.tail.bias)
+        _init(relu=[self.head, *self.body], silent=[self.tail])  # starts as the identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = F.relu(self.head(F.pixel_unshuffle(x, 2)))
@@ -174,13 +181,9 @@ class RestoreUNet(nn.Module):
         self.up = nn.Conv2d(w2, 4 * width, 3, padding=1)
         self.dec = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(2))
         self.tail = nn.Conv2d(width, c4, 3, padding=1)
-        for conv in [self.head, *self.enc, self.down, *self.mid, *self.dec]:
-            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
-        nn.init.normal_(self.up.weight, std=1e-3)  # level 2 starts silent
-        nn.init.zeros_(self.up.bias)
-        nn.init.normal_(self.tail.weight, std=1e-3)  # starts as the identity
-        nn.init.zeros_(self.tail.bias)
+        # level 2 starts silent and the whole network as the identity
+        _init(relu=[self.head, *self.enc, self.down, *self.mid, *self.dec],
+              silent=[self.up, self.tail])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = F.relu(self.head(F.pixel_unshuffle(x, 2)))
