@@ -133,10 +133,11 @@ class PatchSampler:
     def use(self, pairs: PairSet) -> None:
         """Draw from ``pairs`` from now on (a fresh degradation of the same sources); the
         random stream carries on."""
-        areas = np.array([max(0, lr.shape[0] - self.patch + 1) * max(0, lr.shape[1] - self.patch + 1)
+        p = self.patch
+        areas = np.array([max(0, lr.shape[0] - p + 1) * max(0, lr.shape[1] - p + 1)
                           for lr in pairs.lr], dtype=np.float64)
         if areas.sum() == 0:
-            raise ValueError(f"no training image is at least {self.patch} LR pixels on each side")
+            raise ValueError(f"no training image is at least {p} LR pixels on each side")
         self.pairs = pairs
         self.p = areas / areas.sum()
 
