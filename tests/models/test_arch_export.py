@@ -120,3 +120,29 @@ def test_restore_export_parity_on_even_sizes(tmp_path, name, multiple):
     with torch.no_grad():
         ref = net(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(sess.run(None, {"input": x})[0], ref, atol=1e-5)
+
+
+def test_multi_frame_restore_net_adds_to_the_centre_frame_and_exports(tmp_path):
+    import onnxruntime as ort
+    from revival.models.arch import input_frames
+
+    torch.manual_seed(4)
+    net = build_arch("restore_c8_b2_f3", scale=1, channels=3)
+    assert input_frames(net) == 3 and input_frames(build_arch("restore_c8_b2", scale=1,
+                                                               channels=3)) == 1
+    x = torch.rand(1, 9, 12, 16)
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == (1, 3, 12, 16)
+    assert float((y - x[:, :3]).abs().max()) < 0.05  # near the centre, not a neighbour
+    assert float((y - x[:, 3:6]).abs().max()) > 0.3
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    report = export_onnx(net, tmp_path / "m.onnx", channels=9, size_multiple=2)
+    assert report.max_abs_diff <= report.tolerance
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).random((1, 9, 20, 24), dtype=np.float32)
+    assert sess.run(None, {"input": x})[0].shape == (1, 3, 20, 24)
+    for bad in ("restore_c8_b2_f2", "restore_c8_b2_f9"):
+        with pytest.raises(ValueError, match="frames"):
+            build_arch(bad, scale=1, channels=3)

@@ -178,3 +178,43 @@ def test_web_preset_keeps_10bit_frames_and_pts(tmp_path):
     with VideoReader(src) as reader:
         b_in = np.mean([blockiness(f.rgb, data_range=1.0) for f in reader.frames()])
     assert b_out < b_in - 0.05  # measured 1.710 -> 1.604; preset copy re-encodes to 1.727
+
+
+@pytest.fixture(scope="module")
+def multi_frame_model(tmp_path_factory):
+    """A small untrained three-frame network exported to ONNX, whose neighbour inputs
+    carry weight (a trained one learns such weights; an initialised one has zeros)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.models.export import export_onnx
+    from revival.runtime.session import SRModel
+
+    torch.manual_seed(0)
+    net = build_arch("restore_c8_b2_f3", scale=1, channels=3)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    path = tmp_path_factory.mktemp("mf") / "mf.onnx"
+    export_onnx(net, path, channels=9, size_multiple=2)
+    return SRModel(path, scale=1, channels=3, frames=3, backend="onnxruntime", overlap=8,
+                   multiple=2), net
+
+
+def test_multi_frame_deblock_uses_the_neighbours(multi_frame_model):
+    import torch
+
+    model, net = multi_frame_model
+    rng = np.random.default_rng(1)
+    centre = rng.random((24, 30, 3), dtype=np.float32)
+    stacked = np.concatenate([centre, rng.random((24, 30, 6), dtype=np.float32)], axis=2)
+    out = deblock(stacked, model=model)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(stacked.transpose(2, 0, 1).copy())[None])[0].numpy()
+    np.testing.assert_allclose(out, np.clip(ref.transpose(1, 2, 0), 0, 1), atol=1e-4)
+    other = stacked.copy()
+    other[..., 3:] = 1 - other[..., 3:]
+    assert np.abs(deblock(other, model=model) - out).max() > 1e-3  # neighbours matter
+    np.testing.assert_array_equal(deblock(stacked, model=model, strength=0), centre)
+    half = deblock(stacked, model=model, strength=0.5)
+    np.testing.assert_allclose(half, np.clip(centre + 0.5 * (out - centre), 0, 1), atol=1e-5)
+    with pytest.raises(ConfigError, match="aligned neighbours"):
+        deblock(centre, model=model)

@@ -46,3 +46,20 @@ def test_build_codec_pairs_split_and_layout(tmp_path):
     assert not any(np.array_equal(v, t) for v in val.hr for t in train.hr)
     again = build_codec_pairs([tmp_path], seed=0, frames=4, keep=(0, 3), skip={1})
     np.testing.assert_array_equal(train.lr[-1], again.lr[-1])
+
+
+def test_build_codec_pairs_multi_frame_stacks_aligned_neighbours(tmp_path):
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"im{i}.png"), textured(h=72, w=96, seed=i))
+    single = build_codec_pairs([tmp_path], seed=3, frames=4, keep=(1, 2))
+    multi = build_codec_pairs([tmp_path], seed=3, frames=4, keep=(1, 2), radius=1)
+    assert len(multi.lr) == len(single.lr) == 2 * 2 * 2
+    for lq, gt in zip(multi.lr, multi.hr):
+        assert lq.dtype == np.uint8 and lq.shape == gt.shape[:2] + (9,)
+    # the same codec realisations: each centre frame is the single-frame pair's input
+    for m, s in zip(multi.lr, single.lr):
+        np.testing.assert_array_equal(m[..., :3], s)
+    np.testing.assert_array_equal(multi.hr[-1], single.hr[-1])
+    # aligned neighbours are close to the centre, not copies of some other frame
+    lq = multi.lr[0].astype(np.float32)
+    assert np.abs(lq[8:-8, 8:-8, 3:6] - lq[8:-8, 8:-8, :3]).mean() < 12

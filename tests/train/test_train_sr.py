@@ -254,3 +254,24 @@ def test_refresh_every_degrades_the_sources_afresh_and_resumes_the_same_round(tm
     with pytest.raises(SystemExit):
         main([a if a != "chain" else "bicubic" for a in args] + ["--iters", "1"])
     assert "--refresh-every" in capsys.readouterr().err
+
+
+def test_init_widens_a_single_frame_net_into_a_multi_frame_one(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.train.sr import load_init
+
+    torch.manual_seed(3)
+    single = build_arch("restore_c8_b2", scale=1, channels=3)
+    with torch.no_grad():
+        for p in single.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    torch.save({"model": single.state_dict()}, tmp_path / "s.pt")
+    multi = build_arch("restore_c8_b2_f3", scale=1, channels=3)
+    assert load_init(multi, tmp_path / "s.pt") == []
+    x = torch.rand(1, 3, 16, 20)
+    neighbours = torch.rand(1, 6, 16, 20)
+    with torch.no_grad():
+        # starts as the single-frame network: the neighbours' weights are zero
+        torch.testing.assert_close(multi(torch.cat([x, neighbours], 1)), single(x))
+        assert float(multi.head.weight[:, 12:].abs().max()) == 0.0

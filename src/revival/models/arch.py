@@ -113,7 +113,7 @@ class AnchorSR(nn.Module):
         return F.pixel_shuffle(y + anchor, self.spec.scale)
 
 
-_RESTORE = re.compile(r"^restore_c(\d+)_b(\d+)$")
+_RESTORE = re.compile(r"^restore_c(\d+)_b(\d+)(?:_f(\d+))?$")
 
 
 def _init(*, relu: list, silent: list) -> None:
@@ -135,13 +135,19 @@ class RestoreNet(nn.Module):
     codec blocks cheaply; the tail predicts a residual that is unfolded (pixel
     shuffle) and added to the input. Height and width must be even (the runtime
     pads; the manifest states ``size_multiple: 2``).
+
+    ``frames`` > 1 makes a multi-frame network: the input stacks the frame to restore
+    and ``frames - 1`` neighbours aligned to it on the channel axis, centre first
+    (:func:`revival.flow.align.stack_aligned`); the residual is added to the centre
+    frame, so the output has ``channels`` channels.
     """
 
-    def __init__(self, width: int, blocks: int, channels: int) -> None:
+    def __init__(self, width: int, blocks: int, channels: int, frames: int = 1) -> None:
         super().__init__()
         self.spec = ArchSpec(width=width, blocks=blocks, scale=1, channels=channels)
+        self.frames = frames
         c4 = 4 * channels
-        self.head = nn.Conv2d(c4, width, 3, padding=1)
+        self.head = nn.Conv2d(c4 * frames, width, 3, padding=1)
         self.body = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(blocks))
         self.tail = nn.Conv2d(width, c4, 3, padding=1)
         _init(relu=[self.head, *self.body], silent=[self.tail])  # starts as the identity
@@ -151,7 +157,8 @@ class RestoreNet(nn.Module):
         y = feat
         for conv in self.body:
             y = F.relu(conv(y))
-        return x + F.pixel_shuffle(self.tail(y + feat).float(), 2)
+        centre = x if self.frames == 1 else x[:, :self.spec.channels]
+        return centre + F.pixel_shuffle(self.tail(y + feat).float(), 2)
 
 
 _UNET = re.compile(r"^unet_c(\d+)_b(\d+)$")
@@ -205,7 +212,9 @@ def build_arch(name: str, *, scale: int, channels: int) -> nn.Module:
 
     ``anchor_c<width>_b<blocks>`` is :class:`AnchorSR` (scale 2..4, see
     :func:`parse_arch`); ``restore_c<width>_b<blocks>`` is :class:`RestoreNet` and
-    ``unet_c<width>_b<blocks>`` :class:`RestoreUNet` (both scale 1).
+    ``unet_c<width>_b<blocks>`` :class:`RestoreUNet` (both scale 1);
+    ``restore_c<width>_b<blocks>_f<frames>`` is a multi-frame :class:`RestoreNet`
+    (``frames`` odd, 3..7: the centre frame and its aligned neighbours).
     """
     for pattern, cls in ((_RESTORE, RestoreNet), (_UNET, RestoreUNet)):
         m = pattern.match(name)
@@ -217,8 +226,18 @@ def build_arch(name: str, *, scale: int, channels: int) -> nn.Module:
                              f"got {scale}")
         if not 4 <= width <= 256 or not 1 <= blocks <= 64 or channels not in (1, 3):
             raise ValueError(f"{name}: width must be 4..256, blocks 1..64, channels 1 or 3")
+        if m.groups()[2:] and m.group(3):
+            frames = int(m.group(3))
+            if frames not in (3, 5, 7):
+                raise ValueError(f"{name}: frames must be 3, 5 or 7, got {frames}")
+            return cls(width, blocks, channels, frames)
         return cls(width, blocks, channels)
     return AnchorSR(parse_arch(name, scale=scale, channels=channels))
+
+
+def input_frames(net: nn.Module) -> int:
+    """Frames the network takes, stacked on the channel axis (1 for single-frame ones)."""
+    return int(getattr(net, "frames", 1))
 
 
 def size_multiple(net: nn.Module) -> int:

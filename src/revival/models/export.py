@@ -139,7 +139,8 @@ def _evaluate(onnx_path: Path, *, scale: int, channels: int, data_root: Path,
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from ..models.arch import build_arch, count_params, receptive_radius, size_multiple
+    from ..models.arch import (build_arch, count_params, input_frames, receptive_radius,
+                               size_multiple)
     from ..runtime.quantize import quantize_int8
     from ..train.sr import git_commit
 
@@ -165,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     net.load_state_dict(ck["model"])
     channels, scale = ck["channels"], ck["scale"]
 
-    multiple = size_multiple(net)
-    fp32 = export_onnx(net, args.out_dir / f"{args.id}.onnx", channels=channels,
+    multiple, frames = size_multiple(net), input_frames(net)
+    fp32 = export_onnx(net, args.out_dir / f"{args.id}.onnx", channels=channels * frames,
                        size_multiple=multiple)
     files = {"fp32": {"file": fp32.path.name, "sha256": fp32.sha256,
                       "size_bytes": fp32.size_bytes}}
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
         int8_path = args.out_dir / f"{args.id}.int8.onnx"
         quantize_int8(fp32.path, int8_path, channels=channels, calib_folders=args.calib,
-                      noise_max=SIGMA_MAX if recipe.get("degrade") == "noise" else 0.0)
+                      noise_max=SIGMA_MAX if recipe.get("degrade") == "noise" else 0.0,
+                      frames=frames)
         files["int8"] = {"file": int8_path.name, "sha256": sha256_file(int8_path),
                          "size_bytes": int8_path.stat().st_size}
         if args.eval_data.is_dir() and scale > 1:
@@ -262,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
             "tiling": {"receptive_radius": radius,
                        "min_overlap": -(-radius // multiple) * multiple,
                        "size_multiple": multiple},
-            "temporal_window": [0, 0],
+            # a multi-frame model takes the frame and (frames - 1) / 2 aligned neighbours on
+            # each side, stacked on the channel axis centre first
+            "temporal_window": [(frames - 1) // 2] * 2,
             "precisions": sorted(files),
         },
         "opset": fp32.opset,

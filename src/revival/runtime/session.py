@@ -45,12 +45,15 @@ class SRModel:
     Args:
         path: the ``.onnx`` file.
         scale: its upscaling factor.
-        channels: its input channels (1 = Y', 3 = RGB).
+        channels: the channels of one frame, in and out (1 = Y', 3 = RGB).
         backend: ``"onnxruntime"``, ``"openvino"`` or ``"auto"`` (ONNX Runtime when installed).
         threads: intra-op threads; None uses every core.
         overlap: tile context in input pixels (the model's receptive radius).
         multiple: the model needs input sides that are multiples of this; images are
             padded by edge replication and the output cropped back.
+        frames: frames the model takes, stacked on the channel axis centre first (a
+            multi-frame model's input has ``channels * frames`` channels; its output is
+            one frame).
 
     The session is created once; :meth:`upscale` keeps nothing per call, so one
     instance can serve several pipelines.
@@ -58,10 +61,10 @@ class SRModel:
 
     def __init__(self, path: str | Path, *, scale: int, channels: int,
                  backend: Backend = "auto", threads: int | None = None,
-                 overlap: int = 16, multiple: int = 1) -> None:
+                 overlap: int = 16, multiple: int = 1, frames: int = 1) -> None:
         self.path = Path(path)
         self.scale, self.channels, self.overlap = scale, channels, overlap
-        self.multiple = multiple
+        self.multiple, self.frames = multiple, frames
         have = available_backends()
         if backend == "auto":
             if not have:
@@ -110,14 +113,16 @@ class SRModel:
         """Upscale one (H, W, C) float32 image in [0, 1]; output clipped to [0, 1].
 
         Args:
-            image: (H, W, C) with C equal to the model's channels.
+            image: (H, W, C) with C equal to the model's channels times its frames (a
+                multi-frame model: the frame and its aligned neighbours, centre first).
             tile: core tile size in input pixels, 0 for the whole image at once.
 
         Raises:
             ConfigError: wrong channel count.
         """
-        if image.ndim != 3 or image.shape[2] != self.channels:
-            raise ConfigError(f"model {self.path.name} expects (H, W, {self.channels}) input, "
+        c = self.channels * self.frames
+        if image.ndim != 3 or image.shape[2] != c:
+            raise ConfigError(f"model {self.path.name} expects (H, W, {c}) input, "
                               f"got shape {image.shape}", key="image")
         h, w = image.shape[:2]
         m = self.multiple
@@ -154,4 +159,5 @@ def load_sr_model(model_id: str, *, precision: Precision = "fp32", backend: Back
     return SRModel(path, scale=int(contract["scale"]), channels=int(contract["channels"]),
                    backend=backend, threads=threads,
                    overlap=int(contract["tiling"]["min_overlap"]),
-                   multiple=int(contract["tiling"].get("size_multiple", 1)))
+                   multiple=int(contract["tiling"].get("size_multiple", 1)),
+                   frames=1 + sum(int(r) for r in contract.get("temporal_window", (0, 0))))

@@ -7,6 +7,11 @@ each RGB frame. ``strength`` scales the correction the model makes:
 0 leaves the frame untouched, values above 1 push further. The model works on
 values in [0, 1], so 8-, 10- and 16-bit video go through the same path (the
 frame contract is float).
+
+A multi-frame model (manifest ``temporal_window`` [r, r]) also sees the ``r``
+frames before and after, each aligned to the frame with DIS flow
+(:func:`revival.flow.align.stack_aligned`, the alignment it was trained with);
+the stage then asks the pipeline for that window.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError
+from ..flow.align import stack_aligned
 from ..pipeline.stage import Stage, check_range
 
 DEFAULT_MODEL = "deblock.x1"
@@ -26,7 +32,9 @@ def deblock(frame: np.ndarray, *, model, strength: float = 1.0, tile: int = 0) -
     """Remove codec artifacts from one (H, W, 3) float32 RGB frame in [0, 1].
 
     Args:
-        frame: the decoded frame.
+        frame: the decoded frame; for a multi-frame model the frame and its aligned
+            neighbours stacked centre first, (H, W, 3 * model.frames)
+            (:func:`revival.flow.align.stack_aligned`).
         model: a loaded same-size model (:class:`revival.runtime.session.SRModel`, scale 1).
         strength: 0 = unchanged, 1 = the model's output, in between = a blend.
         tile: core tile size in pixels; 0 = the whole frame at once.
@@ -35,20 +43,23 @@ def deblock(frame: np.ndarray, *, model, strength: float = 1.0, tile: int = 0) -
         (H, W, 3) float32 in [0, 1].
 
     Raises:
-        ConfigError: the frame is not (H, W, 3) or the model is not same-size RGB.
+        ConfigError: the frame is not (H, W, 3 * frames) or the model is not same-size RGB.
     """
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ConfigError(f"deblock expects an (H, W, 3) RGB frame, got shape {frame.shape}",
-                          key="deblock")
     if model.scale != 1 or model.channels != 3:
         raise ConfigError(f"deblock needs a same-size RGB model, got x{model.scale} with "
                           f"{model.channels} channel(s)", key="deblock.model")
+    c = 3 * model.frames
+    if frame.ndim != 3 or frame.shape[2] != c:
+        what = "an (H, W, 3) RGB frame" if c == 3 else (
+            f"(H, W, {c}): the frame and its aligned neighbours")
+        raise ConfigError(f"deblock expects {what}, got shape {frame.shape}", key="deblock")
     frame = np.asarray(frame, dtype=np.float32)
+    centre = frame[..., :3]
     if strength == 0:
-        return frame
+        return np.ascontiguousarray(centre)
     out = model.upscale(frame, tile=tile)
     if strength != 1:
-        out = frame + np.float32(strength) * (out - frame)
+        out = centre + np.float32(strength) * (out - centre)
         np.clip(out, 0.0, 1.0, out=out)
     return out
 
@@ -96,7 +107,13 @@ class Deblock(Stage):
                               f"same-size model such as {DEFAULT_MODEL!r}", key="deblock.model")
         self.model = load_sr_model(p.model, precision=p.precision, backend=p.backend,
                                    threads=p.threads or None)
+        r = (self.model.frames - 1) // 2
+        self.window = (r, r)
 
     def process(self, window: np.ndarray, *, state: object = None) -> np.ndarray:
-        return deblock(window[self.window[0]], model=self.model,
-                       strength=self.params.strength, tile=self.params.tile)
+        r = self.window[0]
+        if self.params.strength == 0:
+            return window[r]
+        frame = stack_aligned(window, r, radius=r) if r else window[r]
+        return deblock(frame, model=self.model, strength=self.params.strength,
+                       tile=self.params.tile)

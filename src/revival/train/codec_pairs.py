@@ -13,6 +13,12 @@ noise are the codec's own:
 
 Pairs are stored as 8-bit arrays ``(H, W, 3)`` (degraded, clean). Generation is
 deterministic for a seed.
+
+For multi-frame networks (``radius`` > 0) the degraded side of a pair stacks the
+decoded frame and its ``radius`` decoded neighbours on each side, aligned to it
+with the run-time alignment (:func:`revival.flow.align.stack_aligned`), centre
+first: ``(H, W, 3 * (2 * radius + 1))``. One neighbour in ten is replaced by the
+centre frame itself, as at the ends of a clip.
 """
 
 from __future__ import annotations
@@ -89,7 +95,8 @@ def video_chunks(path: Path, *, frames: int, every: int, limit: int,
 def build_codec_pairs(folders: list[str | Path], *, seed: int, frames: int = 6,
                       keep: tuple[int, ...] = (0, 2, 5), clips_per_image: int = 2,
                       video_every: int = 24, video_limit: int = 12, video_shrink: int = 2,
-                      skip: set[int] | None = None, only: set[int] | None = None) -> PairSet:
+                      skip: set[int] | None = None, only: set[int] | None = None,
+                      radius: int = 0) -> PairSet:
     """(degraded, clean) 8-bit pairs from image folders, septuplet folders and video files.
 
     Args:
@@ -100,8 +107,13 @@ def build_codec_pairs(folders: list[str | Path], *, seed: int, frames: int = 6,
         frames: clip length; ``keep`` picks which decoded frames become pairs.
         skip, only: indices (into the sorted list of sources) to leave out or to use
             alone, for a held-out validation split.
+        radius: aligned decoded neighbours on each side stacked with each degraded frame
+            (0 = single frames).
     """
+    from ..flow.align import stack_aligned
+
     rng = np.random.default_rng(seed)
+    drop = np.random.default_rng([seed, 1])  # apart, so radius leaves the codecs unchanged
     sources: list[tuple[str, Path]] = []
     for folder in map(Path, folders):
         if not folder.is_dir():
@@ -132,10 +144,18 @@ def build_codec_pairs(folders: list[str | Path], *, seed: int, frames: int = 6,
             h, w = clip.shape[1] - clip.shape[1] % 2, clip.shape[2] - clip.shape[2] % 2
             clip = clip[:, :h, :w]
             out, label = random_codec(clip.astype(np.float32) / 255.0, rng)
-            out8 = np.round(out * 255.0).astype(np.uint8)
+            out = np.round(out * 255.0) / 255.0
             for k in keep:
                 if k < len(clip):
-                    degraded.append(out8[k])
+                    if radius:
+                        window = out.copy()
+                        for j in range(len(window)):
+                            if j != k and drop.random() < 0.1:
+                                window[j] = window[k]
+                        stacked = stack_aligned(window, k, radius=radius)
+                    else:
+                        stacked = out[k]
+                    degraded.append(np.round(stacked * 255.0).astype(np.uint8))
                     clean.append(np.ascontiguousarray(clip[k]))
                     labels.append(label)
     log.info("built %d codec pairs from %d sources", len(degraded), len(sources))

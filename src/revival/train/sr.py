@@ -68,7 +68,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.arch import build_arch, count_params, size_multiple
+from ..models.arch import build_arch, count_params, input_frames, size_multiple
 from ..runtime.cpu import has_bf16
 from .data import PairSet, PatchSampler, build_pairs, rgb_to_y601
 from .noise_pairs import add_noise
@@ -132,6 +132,7 @@ def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
         y = y.clamp(0, 1)[0].numpy().transpose(1, 2, 0)
         y = np.round(y * 255.0) / 255.0
         g = gt.astype(np.float32) / 255.0 if gt.dtype == np.uint8 else gt
+        lq_f = lq_f[..., :g.shape[-1]]  # a multi-frame input's centre frame
         if pairs.scale > 1:
             up = resize(lq_f[..., 0] if lq_f.shape[-1] == 1 else lq_f, size=g.shape[:2],
                         kernel="bicubic").reshape(g.shape)
@@ -159,11 +160,25 @@ def load_init(net: torch.nn.Module, path: Path) -> list[str]:
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("model", state)
     own = net.state_dict()
-    skipped = [k for k in own if k not in state or state[k].shape != own[k].shape]
+
+    def widens(k: str) -> bool:
+        # a single-frame head into a multi-frame one: the same kernel on fewer input channels
+        a, b = state[k].shape, own[k].shape
+        return len(a) == 4 and a[0] == b[0] and a[2:] == b[2:] and a[1] < b[1]
+
+    skipped = [k for k in own if k not in state
+               or (state[k].shape != own[k].shape and not widens(k))]
     if len(skipped) == len(own):
         raise ValueError(f"{path}: no tensor matches this network by name and shape (another "
                          f"architecture, or an INT8 file, whose weights are quantised)")
-    own.update({k: v for k, v in state.items() if k in own and v.shape == own[k].shape})
+    for k, v in state.items():
+        if k in own and v.shape == own[k].shape:
+            own[k] = v
+        elif k in own and widens(k):
+            # the extra inputs (aligned neighbours) start with zero weight: the network
+            # starts as the single-frame one and learns to use them
+            own[k] = torch.zeros_like(own[k])
+            own[k][:, :v.shape[1]] = v
     net.load_state_dict(own)
     return skipped
 
@@ -275,12 +290,17 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
         held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
 
+        radius = (input_frames(net) - 1) // 2
+        keep = (1, 3, 4) if radius else (0, 2, 5)
+
         def make_pairs(seed: int) -> PairSet:
-            return build_codec_pairs(args.data, seed=seed, skip=held_out)
+            return build_codec_pairs(args.data, seed=seed, skip=held_out, radius=radius,
+                                     keep=keep)
 
         pairs = make_pairs(args.seed)
         if not args.no_val:
-            val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out)
+            val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out,
+                                          radius=radius, keep=keep)
     elif args.degrade == "chain":
         from dataclasses import replace
 
