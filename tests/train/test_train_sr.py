@@ -275,3 +275,31 @@ def test_init_widens_a_single_frame_net_into_a_multi_frame_one(tmp_path):
         # starts as the single-frame network: the neighbours' weights are zero
         torch.testing.assert_close(multi(torch.cat([x, neighbours], 1)), single(x))
         assert float(multi.head.weight[:, 12:].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("arch,radius,keep", [("restore_c4_b1_f3", 1, (1, 3, 4)),
+                                              ("restore_c4_b1_f5", 2, (2, 3, 4))])
+def test_multi_frame_codec_training_builds_aligned_windows(tmp_path, monkeypatch, arch, radius,
+                                                           keep):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train import codec_pairs
+    from revival.train.sr import main
+
+    seen = []
+    original = codec_pairs.build_codec_pairs
+
+    def spy(*args, **kwargs):
+        pairs = original(*args, **kwargs)
+        seen.append((kwargs, pairs))
+        return pairs
+
+    monkeypatch.setattr(codec_pairs, "build_codec_pairs", spy)
+    data = write_images(tmp_path / "imgs", n=2, size=(64, 72))
+    out = tmp_path / "run"
+    assert main(["--arch", arch, "--scale", "1", "--channels", "3", "--degrade", "codec",
+                 "--data", str(data), "--patch", "16", "--batch", "2", "--precision", "fp32",
+                 "--threads", "1", "--iters", "1", "--no-val", "--out", str(out)]) == 0
+    kwargs, pairs = seen[0]
+    assert kwargs["radius"] == radius and kwargs["keep"] == keep
+    assert kwargs["frames"] > max(keep)  # every kept frame has its neighbours in the clip
+    assert pairs.lr[0].shape[2] == 3 * (2 * radius + 1) and pairs.hr[0].shape[2] == 3

@@ -290,17 +290,18 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
         held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
 
+        # multi-frame networks: kept frames have their neighbours inside the clip
         radius = (input_frames(net) - 1) // 2
-        keep = (1, 3, 4) if radius else (0, 2, 5)
+        frames = 6 if radius <= 1 else 2 * radius + 3
+        keep = {0: (0, 2, 5), 1: (1, 3, 4)}.get(radius, tuple(range(radius, frames - radius)))
+        clip = {"radius": radius, "keep": keep, "frames": frames}
 
         def make_pairs(seed: int) -> PairSet:
-            return build_codec_pairs(args.data, seed=seed, skip=held_out, radius=radius,
-                                     keep=keep)
+            return build_codec_pairs(args.data, seed=seed, skip=held_out, **clip)
 
         pairs = make_pairs(args.seed)
         if not args.no_val:
-            val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out,
-                                          radius=radius, keep=keep)
+            val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out, **clip)
     elif args.degrade == "chain":
         from dataclasses import replace
 
