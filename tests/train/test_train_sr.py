@@ -303,3 +303,35 @@ def test_multi_frame_codec_training_builds_aligned_windows(tmp_path, monkeypatch
     assert kwargs["radius"] == radius and kwargs["keep"] == keep
     assert kwargs["frames"] > max(keep)  # every kept frame has its neighbours in the clip
     assert pairs.lr[0].shape[2] == 3 * (2 * radius + 1) and pairs.hr[0].shape[2] == 3
+
+
+def test_refresh_frees_the_previous_training_set_before_building_the_next(tmp_path,
+                                                                         monkeypatch):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    import gc
+    import weakref
+
+    import revival.train.chain_pairs as cp
+    from revival.train.sr import main
+
+    sets = []
+    alive_at_build = []
+    real = cp.build_chain_pairs
+
+    def spy(*args, only=None, **kwargs):
+        if only is None:
+            gc.collect()
+            alive_at_build.append(sum(r() is not None for r in sets))
+        out = real(*args, only=only, **kwargs)
+        if only is None:
+            sets.append(weakref.ref(out))
+        return out
+
+    monkeypatch.setattr(cp, "build_chain_pairs", spy)
+    data = write_images(tmp_path / "imgs", n=3, size=(64, 64))
+    assert main(["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "3", "--degrade",
+                 "chain", "--data", str(data), "--patch", "12", "--batch", "2", "--precision",
+                 "fp32", "--threads", "1", "--no-val", "--refresh-every", "1", "--iters", "4",
+                 "--out", str(tmp_path / "r")]) == 0
+    # no earlier training set is alive when the next one is built
+    assert len(alive_at_build) == 4 and alive_at_build == [0, 0, 0, 0]

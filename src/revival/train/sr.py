@@ -54,6 +54,7 @@ CPUs with native bf16 (measured 1.8x faster per iteration on AVX512-BF16 for
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import math
@@ -344,12 +345,17 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             val_pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
                                     min_lr=8, only=held_out)
     sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
+    del pairs  # the sampler holds the set; a refresh must be able to free it
 
     def refresh(it: int) -> None:
         """Degrade the training sources afresh: round k of ``--refresh-every`` uses seed
         ``seed + k`` (round 0 is the initial set), so a resumed run rebuilds the same set."""
         k = it // args.refresh_every
         if k:
+            # free the current set before the next is built: a multi-frame set of 1,890
+            # pairs takes several GB, and two or three alive at once exhausted 24 GB
+            sampler.pairs = None
+            gc.collect()
             sampler.use(make_pairs(args.seed + k))
             log.info("iteration %d: training pairs degraded afresh (seed %d, %d pairs)", it,
                      args.seed + k, len(sampler.pairs.lr))
