@@ -6,6 +6,8 @@ neighbours) at training and at run time, so both align the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -40,7 +42,7 @@ def align_to(reference: np.ndarray, other: np.ndarray, *, preset: Preset = "fast
     return aligned
 
 
-def stack_aligned(window: np.ndarray, centre: int, *, radius: int = 1,
+def stack_aligned(window: Sequence[np.ndarray] | np.ndarray, centre: int, *, radius: int = 1,
                   preset: Preset = "fast") -> np.ndarray:
     """The centre frame and its ``radius`` neighbours on each side, aligned to it and
     stacked on the channel axis, centre first: ``(H, W, 3 * (2 * radius + 1))``.

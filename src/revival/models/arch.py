@@ -226,7 +226,7 @@ def build_arch(name: str, *, scale: int, channels: int) -> nn.Module:
                              f"got {scale}")
         if not 4 <= width <= 256 or not 1 <= blocks <= 64 or channels not in (1, 3):
             raise ValueError(f"{name}: width must be 4..256, blocks 1..64, channels 1 or 3")
-        if m.groups()[2:] and m.group(3):
+        if pattern is _RESTORE and m.group(3):
             frames = int(m.group(3))
             if frames not in (3, 5, 7):
                 raise ValueError(f"{name}: frames must be 3, 5 or 7, got {frames}")

@@ -144,18 +144,17 @@ def build_codec_pairs(folders: list[str | Path], *, seed: int, frames: int = 6,
             h, w = clip.shape[1] - clip.shape[1] % 2, clip.shape[2] - clip.shape[2] % 2
             clip = clip[:, :h, :w]
             out, label = random_codec(clip.astype(np.float32) / 255.0, rng)
-            out = np.round(out * 255.0) / 255.0
+            out8 = np.round(out * 255.0).astype(np.uint8)
+            decoded = out8.astype(np.float32) / 255.0 if radius else None
             for k in keep:
                 if k < len(clip):
                     if radius:
-                        window = out.copy()
-                        for j in range(len(window)):
-                            if j != k and drop.random() < 0.1:
-                                window[j] = window[k]
+                        window = [decoded[k] if j != k and drop.random() < 0.1 else decoded[j]
+                                  for j in range(len(decoded))]
                         stacked = stack_aligned(window, k, radius=radius)
+                        degraded.append(np.round(stacked * 255.0).astype(np.uint8))
                     else:
-                        stacked = out[k]
-                    degraded.append(np.round(stacked * 255.0).astype(np.uint8))
+                        degraded.append(out8[k])
                     clean.append(np.ascontiguousarray(clip[k]))
                     labels.append(label)
     log.info("built %d codec pairs from %d sources", len(degraded), len(sources))
