@@ -63,6 +63,7 @@ from revival.io.decode import VideoReader  # noqa: E402
 from revival.frames.frame import Frame  # noqa: E402
 from revival.frames.spec import VideoSpec  # noqa: E402
 from revival.io.formats import planar_format  # noqa: E402
+from revival.io.x264 import x264_options  # noqa: E402
 from revival.metrics.artifacts import blockiness  # noqa: E402
 from revival.pipeline.config import load_preset  # noqa: E402
 from revival.runtime.session import load_sr_model  # noqa: E402
@@ -123,7 +124,7 @@ def encode_h264(rgb8: np.ndarray, crf: int) -> tuple[bytes, int]:
     with av.open(buf, "w", format="matroska") as out:
         s = out.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.codec_context.options = {"crf": str(crf), "preset": "medium"}
+        s.codec_context.options = x264_options({"crf": str(crf), "preset": "medium"})
         bits = _encode_all(out, s, (av.VideoFrame.from_ndarray(f, format="rgb24") for f in rgb8))
     return buf.getvalue(), bits
 
@@ -137,7 +138,7 @@ def encode_h264_revival(rgb8: np.ndarray, crf: int, *, bit_depth: int) -> tuple[
     with av.open(buf, "w", format="matroska") as out:
         s = out.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = w, h, pix_fmt
-        s.codec_context.options = {"crf": str(crf), "preset": "medium"}
+        s.codec_context.options = x264_options({"crf": str(crf), "preset": "medium"})
         cc = s.codec_context
         cc.colorspace, cc.color_trc = BT601.matrix, BT601.transfer
         cc.color_primaries, cc.color_range = BT601.primaries, 1  # 1 = limited

@@ -22,6 +22,7 @@ from .frames.color import ColorInfo
 from .frames.convert import rgb_to_planes
 from .io.decode import VideoReader
 from .io.images import write_image
+from .io.x264 import x264_options
 from .pipeline.job import restore
 from .stages.resize import resize
 from .testing.clips import _encode_tone, fill_plane
@@ -100,7 +101,7 @@ def make_demo_input(path: Path, *, frames: int = 48, width: int = 320, height: i
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=25)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-        vs.options = {"crf": "30", "preset": "veryfast"}
+        vs.options = x264_options({"crf": "30", "preset": "veryfast"})
         cc = vs.codec_context
         cc.colorspace, cc.color_trc, cc.color_primaries, cc.color_range = 1, 1, 1, 1
         audio = out.add_stream("aac", rate=48000)

@@ -25,6 +25,7 @@ from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
 from .formats import (CODECS, choose_layout, codec_bit_depths, container_codecs, container_format,
                       encoder_name, muxer_refuses, planar_format)
+from .x264 import x264_options
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,8 @@ class VideoWriter:
             opts["crf"] = str(self.options.crf)
         if self.options.preset is not None:
             opts["preset"] = str(self.options.preset)
+        if codec == "libx264":
+            opts = x264_options(opts)
         vs.options = opts
         if rotation:
             vs.set_display_rotation(rotation)

@@ -20,6 +20,7 @@ import numpy as np
 from ..frames.color import ColorInfo
 from ..frames.convert import rgb_to_planes
 from ..io.formats import planar_format
+from ..io.x264 import x264_options
 
 
 def scene(index: int, height: int, width: int, *, seed: int = 0) -> np.ndarray:
@@ -125,7 +126,8 @@ def make_clip(path: str | Path, spec: ClipSpec = ClipSpec()) -> Path:
         vs.time_base = tb
         vs.codec_context.time_base = tb
         if spec.options:
-            vs.options = dict(spec.options)
+            vs.options = (x264_options(spec.options) if spec.codec == "libx264"
+                          else dict(spec.options))
         if spec.color is not None:
             cc = vs.codec_context
             cc.colorspace, cc.color_trc, cc.color_primaries = color.matrix, color.transfer, color.primaries

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from ..io.x264 import x264_options
 from ..stages.resize import resize
 
 Codec = Literal["h264", "mpeg2video", "mpeg4"]
@@ -233,8 +234,9 @@ def video_codec(frames: np.ndarray, *, codec: Codec, crf: int | None = None,
 
     The blocking, ringing and mosquito noise are the codec's own. H.264 takes ``crf``
     (0..51) and an x264 ``preset``; MPEG-2 and MPEG-4 Part 2 take ``bitrate`` (bits/s). Frames
-    are padded to whole 16x16 macroblocks by edge replication and cropped back, which keeps
-    the round trip deterministic. Frame count is preserved.
+    are padded to whole 16x16 macroblocks by edge replication and cropped back, and libx264
+    runs without its AVX-512 routines where the CPU has them (:mod:`revival.io.x264`); both
+    keep the round trip deterministic. Frame count is preserved.
     """
     if frames.ndim != 4 or frames.shape[3] != 3:
         raise ConfigError(f"video_codec expects (T, H, W, 3), got {frames.shape}", key="frames")
@@ -250,7 +252,7 @@ def video_codec(frames: np.ndarray, *, codec: Codec, crf: int | None = None,
         stream.width, stream.height, stream.pix_fmt = pw, ph, "yuv420p"
         opts = {"threads": "1"}
         if codec == "h264":
-            opts.update({"crf": str(23 if crf is None else crf), "preset": preset})
+            opts = x264_options({**opts, "crf": str(23 if crf is None else crf), "preset": preset})
         else:
             stream.bit_rate = int(bitrate or 1_000_000)
         stream.codec_context.options = opts
