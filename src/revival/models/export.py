@@ -217,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
                 "or a real video codec via PyAV, then x%d downscaling); one image in 25 held "
                 "out for validation; no test-set images. Dataset terms: research use, see "
                 "../shared/train/SOURCES.md" % scale)
+    elif recipe.get("degrade") == "joint":
+        data = ("BSD200 train, T91, Vimeo-90K septuplets (8 sequences) and SAM 2 demo clips "
+                "(area-downscaled 2x) as short clips (panned crops of the stills), each "
+                "blurred (40%%), downscaled x%d, given fresh Gaussian or Poisson sensor noise "
+                "every frame (up to 15 of 255) and coded at the LR size by H.264 (CRF 18-38), "
+                "MPEG-2/MPEG-4 or JPEG via PyAV (see revival.train.joint_pairs); one source in "
+                "25 held out for validation; no test-set material. Dataset terms: mixed / "
+                "research use, see ../shared/train/SOURCES.md" % scale)
     else:
         data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), bicubic x%d "
                 "degradation (MATLAB-compatible imresize, 8-bit LR), scale augmentation %s; "

@@ -92,6 +92,39 @@ def video_chunks(path: Path, *, frames: int, every: int, limit: int,
     return out
 
 
+def list_sources(folders: list[str | Path]) -> list[tuple[str, Path]]:
+    """(kind, path) of every clip source: ``"video"`` files, ``"sequence"`` folders
+    (Vimeo-90K layout, ``im1.png`` .. ``im7.png``) or ``"image"`` files, folder by folder."""
+    sources: list[tuple[str, Path]] = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise InputNotFoundError(folder)
+        videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        seqs = sorted(p.parent for p in folder.rglob("im1.png") if p.parent != folder)
+        if videos:
+            sources += [("video", p) for p in videos]
+        elif seqs:
+            sources += [("sequence", p) for p in seqs]
+        else:
+            sources += [("image", p) for p in list_images([folder])]
+    return sources
+
+
+def source_clips(kind: str, path: Path, *, frames: int, rng: np.random.Generator,
+                 clips_per_image: int = 2, video_every: int = 24, video_limit: int = 12,
+                 video_shrink: int = 2) -> list[np.ndarray]:
+    """uint8 (T, H, W, 3) clean clips of one source: panned crops of an image, a sequence
+    and its mirror image, or runs of a video's frames (see :func:`video_chunks`)."""
+    if kind == "image":
+        img = read_rgb(path)
+        return [pan_clip(img, frames=frames, rng=rng) for _ in range(clips_per_image)]
+    if kind == "sequence":
+        seq = np.stack([read_rgb(path / f"im{i}.png") for i in range(1, 8)])[:frames]
+        return [seq, seq[:, :, ::-1]]
+    return video_chunks(path, frames=frames, every=video_every, limit=video_limit,
+                        shrink=video_shrink)
+
+
 def build_codec_pairs(folders: list[str | Path], *, seed: int, frames: int = 6,
                       keep: tuple[int, ...] = (0, 2, 5), clips_per_image: int = 2,
                       video_every: int = 24, video_limit: int = 12, video_shrink: int = 2,
@@ -114,32 +147,15 @@ def build_codec_pairs(folders: list[str | Path], *, seed: int, frames: int = 6,
 
     rng = np.random.default_rng(seed)
     drop = np.random.default_rng([seed, 1])  # apart, so radius leaves the codecs unchanged
-    sources: list[tuple[str, Path]] = []
-    for folder in map(Path, folders):
-        if not folder.is_dir():
-            raise InputNotFoundError(folder)
-        videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        seqs = sorted(p.parent for p in folder.rglob("im1.png") if p.parent != folder)
-        if videos:
-            sources += [("video", p) for p in videos]
-        elif seqs:
-            sources += [("sequence", p) for p in seqs]
-        else:
-            sources += [("image", p) for p in list_images([folder])]
+    sources = list_sources(folders)
     degraded, clean, labels = [], [], []
     for idx, (kind, path) in enumerate(sources):
         if (skip and idx in skip) or (only is not None and idx not in only):
             rng.random()  # keep the stream aligned with the full run
             continue
-        if kind == "image":
-            img = read_rgb(path)
-            clips = [pan_clip(img, frames=frames, rng=rng) for _ in range(clips_per_image)]
-        elif kind == "sequence":
-            seq = np.stack([read_rgb(path / f"im{i}.png") for i in range(1, 8)])[:frames]
-            clips = [seq, seq[:, :, ::-1]]
-        else:
-            clips = video_chunks(path, frames=frames, every=video_every, limit=video_limit,
-                                 shrink=video_shrink)
+        clips = source_clips(kind, path, frames=frames, rng=rng, clips_per_image=clips_per_image,
+                             video_every=video_every, video_limit=video_limit,
+                             video_shrink=video_shrink)
         for clip in clips:
             h, w = clip.shape[1] - clip.shape[1] % 2, clip.shape[2] - clip.shape[2] % 2
             clip = clip[:, :h, :w]

@@ -27,6 +27,10 @@ LR size (as delivered video is), instead of resampling the codec's output, and
         --degrade chain --data ../shared/train/T91 ../shared/train/BSD200_train \
         --iters 14000 --val-every 2000 --out runs/realworld_x2
 
+``--degrade joint`` trains the same kind of model on video clips that are blurred,
+downscaled, given fresh sensor noise every frame and then coded at the LR size with
+inter-coded frames (:mod:`revival.train.joint_pairs`), as web and home video is.
+
 Perceptual SR by distillation (the recipe of ``perceptual.x4``): ``--degrade distill``
 trains on (bicubic LR crop, Real-ESRGAN x4plus output) pairs made once by
 :mod:`revival.train.distill` and cached in ``<out>/teacher_pairs.npz``; the teacher
@@ -188,10 +192,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m revival.train.sr", description=__doc__.split("\n")[0])
     p.add_argument("--arch", required=True, help="e.g. anchor_c48_b8")
     p.add_argument("--scale", type=int, required=True, choices=(1, 2, 3, 4))
-    p.add_argument("--degrade", choices=("bicubic", "codec", "chain", "distill", "noise"),
+    p.add_argument("--degrade", choices=("bicubic", "codec", "chain", "joint", "distill", "noise"),
                    default="bicubic",
                    help="bicubic downscaling (SR), real-codec round trips (scale 1), the "
-                   "real-world blur/noise/compression chain (SR, RGB), a teacher's output "
+                   "real-world blur/noise/compression chain (SR, RGB), video clips blurred, "
+                   "downscaled, noised and coded at the LR size (SR, RGB), a teacher's output "
                    "for bicubic LR crops (x4, RGB) or fresh Gaussian/sensor noise every "
                    "batch (scale 1, RGB, blind denoising)")
     p.add_argument("--teacher", default="realesrgan_x4plus", help="with --degrade distill")
@@ -203,8 +208,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--chain-blur", type=float, nargs=2, default=None, metavar=("P1", "P2"),
                    help="with --degrade chain: blur probability of the first and second "
                         "round (default: the REALWORLD chain's 0.7 0.3)")
+    p.add_argument("--joint-config", default="web", metavar="NAME",
+                   help="with --degrade joint: the degradation ranges, a name in "
+                        "revival.train.joint_pairs.CONFIGS (web, web-bicubic)")
     p.add_argument("--refresh-every", type=int, default=0, metavar="N",
-                   help="with --degrade codec or chain: degrade the training sources afresh "
+                   help="with --degrade codec, chain or joint: degrade the training sources afresh "
                         "(new seed) every N iterations, so the network sees new codec and noise "
                         "realisations instead of memorising one; 0 = never")
     p.add_argument("--channels", type=int, default=1, choices=(1, 3), help="1 = Y', 3 = RGB")
@@ -235,7 +243,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.iters < 1 or args.batch < 1 or args.patch < 8:
         p.error("--iters and --batch must be >= 1 and --patch >= 8")
     if (args.degrade in ("codec", "noise")) != (args.scale == 1):
-        p.error("--degrade codec and noise go with --scale 1 (bicubic and chain with 2..4)")
+        p.error("--degrade codec and noise go with --scale 1 (bicubic, chain and joint with 2..4)")
     if args.degrade == "distill" and args.scale != 4:
         p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
     if not 0.0 <= args.compress_last <= 1.0 or (args.compress_last and args.degrade != "chain"):
@@ -243,10 +251,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.chain_blur is not None and (args.degrade != "chain"
                                         or not all(0.0 <= b <= 1.0 for b in args.chain_blur)):
         p.error("--chain-blur takes two probabilities (0..1) and goes with --degrade chain")
-    if args.refresh_every < 0 or (args.refresh_every and args.degrade not in ("codec", "chain")):
+    from .joint_pairs import CONFIGS
+
+    if args.joint_config not in CONFIGS or (args.joint_config != "web" and args.degrade != "joint"):
+        p.error(f"--joint-config takes one of {', '.join(CONFIGS)} and goes with --degrade joint")
+    if args.refresh_every < 0 or (args.refresh_every
+                                  and args.degrade not in ("codec", "chain", "joint")):
         p.error("--refresh-every takes a number of iterations (>= 0) and goes with --degrade "
                 "codec or chain")
-    if args.degrade in ("codec", "chain", "distill", "noise") and args.channels != 3:
+    if args.degrade in ("codec", "chain", "joint", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
     if args.no_val or args.degrade not in ("bicubic", "distill"):
         args.val = None
@@ -322,6 +335,20 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             val_pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
                                           min_lr=args.patch, only=held_out, per_image=1,
                                           config=chain)
+    elif args.degrade == "joint":
+        from .joint_pairs import CONFIGS, build_joint_pairs
+
+        joint = CONFIGS[args.joint_config]
+        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
+
+        def make_pairs(seed: int) -> PairSet:
+            return build_joint_pairs(args.data, scale=args.scale, seed=seed,
+                                     min_lr=args.patch, skip=held_out, config=joint)
+
+        pairs = make_pairs(args.seed)
+        if not args.no_val:
+            val_pairs = build_joint_pairs(args.data, scale=args.scale, seed=args.seed,
+                                          min_lr=args.patch, only=held_out, config=joint)
     elif args.degrade == "noise":
         from .noise_pairs import build_clean_pairs, noisy_validation
 
