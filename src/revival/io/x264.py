@@ -3,8 +3,8 @@
 On CPUs with AVX-512, libx264's AVX-512 routines (as built into PyAV's FFmpeg) code the
 same frames differently from run to run of one process: coding one six-frame 96x96 clip
 150 times at CRF 40, preset medium, gave four different bitstreams. With the AVX-512
-routines masked out, and with all assembly off, every run gives the same bitstream, and it
-is the bitstream the auto-detected routines give most of the time. So on AVX-512 CPUs the
+routines masked out, and with all assembly off, every run gave the same bitstream (one of
+the four, the same for both settings). So on AVX-512 CPUs the
 encoder is given an explicit CPU mask: every x86 feature up to AVX2, FMA3 and BMI2 (all of
 which AVX-512 CPUs have), without AVX-512. Elsewhere x264 keeps its own detection.
 """
