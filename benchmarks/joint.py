@@ -1,12 +1,14 @@
 """Joint restoration + SR (``realworld.x2``) against separate stages in sequence.
 
-Test inputs are made from clean material with a fixed, seeded degradation that is
-not the training chain: bicubic x2 downscaling (MATLAB-compatible), white Gaussian
+Test inputs are made from clean material with a fixed, seeded degradation:
+bicubic x2 downscaling (MATLAB-compatible), white Gaussian
 noise per RGB channel (sigma in 8-bit code values), then real compression — JPEG
 for the Set14 stills, libx264 (preset medium, 4:2:0) for the first frames of Vid4
 city as one clip. Three conditions: moderate (sigma 5, JPEG q 60 / CRF 28), heavy
 (sigma 12, JPEG q 40 / CRF 34), and camera (a Gaussian optical blur of sigma 1.2 HR
-pixels before the downscale, sigma 8, JPEG q 50 / CRF 30).
+pixels before the downscale, sigma 8, JPEG q 50 / CRF 30). Each kind of step lies
+inside the ranges the ``realworld`` models were last trained on
+(:mod:`revival.train.joint_pairs`); the images do not.
 
 Methods, all from the same degraded LR:
 
@@ -16,11 +18,14 @@ Methods, all from the same degraded LR:
 - sequential: non-local-means denoise (automatic sigma), ``deblock.x1``, ``fidelity.x2``;
 - joint: ``realworld.x2`` (one network).
 
-Reported: PSNR on RGB and on Y (BT.601, border 2), and seconds per frame of the
+``--scale 4`` runs the same at 4x (``fidelity.x4``, ``realworld.x4``; bicubic x4
+downscaling) and writes ``joint_x4`` instead of ``joint``.
+
+Reported: PSNR on RGB and on Y (BT.601, border = scale), and seconds per frame of the
 whole chain (ONNX Runtime or OpenVINO as the manifest prefers, fp32, all cores).
 Target (issue 6): joint >= sequential + 0.5 dB at equal or lower compute.
 
-Usage: python benchmarks/joint.py [--frames 10]
+Usage: python benchmarks/joint.py [--frames 10] [--scale 2|4]
 """
 
 from __future__ import annotations
@@ -51,8 +56,8 @@ CONDITIONS = {"moderate": {"sigma": 5.0, "jpeg": 60, "crf": 28, "blur": 0.0},
               "camera": {"sigma": 8.0, "jpeg": 50, "crf": 30, "blur": 1.2}}
 
 
-def load_sets(frames: int) -> dict[str, tuple[str, list[np.ndarray]]]:
-    """name -> (kind, clean HR frames as float32 RGB with even sides)."""
+def load_sets(frames: int, scale: int = 2) -> dict[str, tuple[str, list[np.ndarray]]]:
+    """name -> (kind, clean HR frames as float32 RGB, sides multiples of 2 * scale)."""
     sets = {}
     gt = SHARED_DATA / "Set14" / "GTmod12"
     if gt.is_dir():
@@ -64,17 +69,19 @@ def load_sets(frames: int) -> dict[str, tuple[str, list[np.ndarray]]]:
                                       for p in sorted(city.glob("*.png"))[:frames]])
     if not sets:
         sys.exit(f"no Set14 or Vid4 under {SHARED_DATA}: this benchmark needs ../shared/data")
-    return {k: (kind, [f[:f.shape[0] // 4 * 4, :f.shape[1] // 4 * 4] for f in fr])
+    m = 2 * max(scale, 2)
+    return {k: (kind, [f[:f.shape[0] // m * m, :f.shape[1] // m * m] for f in fr])
             for k, (kind, fr) in sets.items()}
 
 
-def degrade(kind: str, hrs: list[np.ndarray], cond: dict, seed: int) -> list[np.ndarray]:
+def degrade(kind: str, hrs: list[np.ndarray], cond: dict, seed: int,
+            scale: int = 2) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     lrs = []
     for hr in hrs:
         if cond["blur"] > 0:  # optics: Gaussian PSF on the full-resolution picture
             hr = cv2.GaussianBlur(hr, (0, 0), cond["blur"], borderType=cv2.BORDER_REFLECT_101)
-        lr = resize(hr, scale=0.5, kernel="bicubic")
+        lr = resize(hr, scale=1 / scale, kernel="bicubic")
         lr = lr + rng.normal(0, cond["sigma"] / 255, lr.shape).astype(np.float32)
         lrs.append(np.round(np.clip(lr, 0, 1) * 255).astype(np.float32) / 255)
     if kind == "images":
@@ -86,14 +93,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=10, help="Vid4 city frames")
     ap.add_argument("--threads", type=int, default=0, help="inference threads (0 = all)")
+    ap.add_argument("--scale", type=int, default=2, choices=(2, 4),
+                    help="2: realworld.x2 against fidelity.x2 chains (writes joint.md); "
+                         "4: realworld.x4 against fidelity.x4 chains (writes joint_x4.md)")
     args = ap.parse_args()
-    th = args.threads or None
-    fid = load_sr_model("fidelity.x2", threads=th)
+    th, s = args.threads or None, args.scale
+    fid = load_sr_model(f"fidelity.x{s}", threads=th)
     dbk = load_sr_model("deblock.x1", threads=th)
-    joint = load_sr_model("realworld.x2", threads=th)
+    joint = load_sr_model(f"realworld.x{s}", threads=th)
 
     def bicubic(lr):
-        return np.clip(resize(lr, scale=2, kernel="bicubic"), 0, 1)
+        return np.clip(resize(lr, scale=s, kernel="bicubic"), 0, 1)
 
     def fidelity(lr):
         return upscale(lr, model=fid)
@@ -108,14 +118,15 @@ def main() -> None:
     def realworld(lr):
         return upscale(lr, model=joint)
 
-    methods = {"bicubic": bicubic, "fidelity.x2": fidelity,
-               "deblock.x1 -> fidelity.x2": seq_deblock,
-               "nlm denoise -> deblock.x1 -> fidelity.x2": seq_denoise,
-               "realworld.x2 (joint)": realworld}
+    joint_name = f"realworld.x{s} (joint)"
+    methods = {"bicubic": bicubic, f"fidelity.x{s}": fidelity,
+               f"deblock.x1 -> fidelity.x{s}": seq_deblock,
+               f"nlm denoise -> deblock.x1 -> fidelity.x{s}": seq_denoise,
+               joint_name: realworld}
     results, rows = {}, []
-    for set_name, (kind, hrs) in load_sets(args.frames).items():
+    for set_name, (kind, hrs) in load_sets(args.frames, s).items():
         for cond_name, cond in CONDITIONS.items():
-            lrs = degrade(kind, hrs, cond, seed=0)
+            lrs = degrade(kind, hrs, cond, seed=0, scale=s)
             key = f"{set_name} {cond_name}"
             entry = {"_condition": {**cond, "frames": len(hrs), "kind": kind}}
             for name, fn in methods.items():
@@ -126,12 +137,12 @@ def main() -> None:
                     outs.append(fn(lr))
                     secs += time.perf_counter() - t
                 p = float(np.mean([psnr(o, h) for o, h in zip(outs, hrs)]))
-                py = float(np.mean([psnr_y(o, h, border=2) for o, h in zip(outs, hrs)]))
+                py = float(np.mean([psnr_y(o, h, border=s) for o, h in zip(outs, hrs)]))
                 entry[name] = {"psnr": p, "psnr_y": py, "seconds_per_frame": secs / len(lrs)}
                 print(f"{key:22s} {name:42s} {p:6.2f} dB  Y {py:6.2f}  {secs / len(lrs):6.3f} s/f",
                       flush=True)
             best_seq = max((entry[n]["psnr"], n) for n in methods if "->" in n)
-            entry["_joint_minus_best_sequential_db"] = entry["realworld.x2 (joint)"]["psnr"] - best_seq[0]
+            entry["_joint_minus_best_sequential_db"] = entry[joint_name]["psnr"] - best_seq[0]
             for name in methods:
                 v = entry[name]
                 rows.append([key, name, f"{v['psnr']:.2f}", f"{v['psnr_y']:.2f}",
@@ -140,13 +151,13 @@ def main() -> None:
     table = markdown_table(["input", "method", "PSNR RGB (dB)", "PSNR Y (dB)", "s / frame"], rows)
     gains = ", ".join(f"{k}: {v['_joint_minus_best_sequential_db']:+.2f} dB"
                       for k, v in results.items())
-    notes = ("Degradation: bicubic x2, Gaussian noise per RGB channel, then JPEG (Set14) or "
+    notes = (f"Degradation: bicubic x{s}, Gaussian noise per RGB channel, then JPEG (Set14) or "
              "libx264 preset medium (Vid4 city, one clip); moderate = sigma 5, q 60 / CRF 28; "
              "heavy = sigma 12, q 40 / CRF 34; camera = Gaussian blur sigma 1.2 (HR pixels) before "
              "the downscale, sigma 8, q 50 / CRF 30. s / frame covers every stage of the chain. "
              f"Joint minus the best sequential chain: {gains}. Target (issue 6): >= +0.5 dB "
              "at equal or lower compute.")
-    write_results("joint", results, table, notes=notes)
+    write_results("joint" if s == 2 else f"joint_x{s}", results, table, notes=notes)
 
 
 if __name__ == "__main__":
