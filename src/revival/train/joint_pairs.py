@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
 from .codec_pairs import list_sources, source_clips
 from .data import PairSet
 from .degrade import (apply_kernel, gaussian_noise, jpeg, poisson_noise, random_kernel,
@@ -69,7 +70,7 @@ def degrade_clip(clip: np.ndarray, *, scale: int, rng: np.random.Generator,
     """
     t, h, w, _ = clip.shape
     if h % (2 * scale) or w % (2 * scale):
-        raise ValueError(f"clip size {w}x{h} must be a multiple of {2 * scale}")
+        raise ConfigError(f"clip size {w}x{h} must be a multiple of {2 * scale}", key="clip")
     frames = [np.asarray(f, np.float32) for f in clip]
     if rng.random() < config.blur_prob:
         kernel = random_kernel(rng, size=int(rng.choice([7, 11, 15])), sigma=config.blur_sigma,
@@ -123,18 +124,18 @@ def build_joint_pairs(folders: list[str | Path], *, scale: int, seed: int, frame
     rng = np.random.default_rng(seed)
     sources = list_sources(folders)
     lrs, hrs = [], []
+    m = 2 * scale  # LR sides even, for 4:2:0 coding
     for idx, (kind, path) in enumerate(sources):
         if (skip and idx in skip) or (only is not None and idx not in only):
             rng.random()  # keep the stream aligned with the full run
             continue
         for clip in source_clips(kind, path, frames=frames, rng=rng):
-            m = 2 * scale
             h, w = clip.shape[1] - clip.shape[1] % m, clip.shape[2] - clip.shape[2] % m
             if min(h, w) // scale < min_lr:
                 continue
             clip = clip[:, :h, :w]
             lr, _ = degrade_clip(clip.astype(np.float32) / 255.0, scale=scale, rng=rng,
-                                     config=config)
+                                 config=config)
             lr8 = np.round(lr * 255.0).astype(np.uint8)
             for k in keep:
                 if k < len(clip):

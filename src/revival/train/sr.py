@@ -299,10 +299,9 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
              args.channels, count_params(net), bf16)
 
     val_pairs: PairSet | None = None
+    held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))  # validation sources, never trained on
     if args.degrade == "codec":
         from .codec_pairs import build_codec_pairs
-
-        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
 
         # multi-frame networks: kept frames have their neighbours inside the clip
         radius = (input_frames(net) - 1) // 2
@@ -324,7 +323,6 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         chain = replace(REALWORLD, compress_last_prob=args.compress_last)
         if args.chain_blur is not None:
             chain = replace(chain, blur_prob=tuple(args.chain_blur))
-        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
 
         def make_pairs(seed: int) -> PairSet:
             return build_chain_pairs(args.data, scale=args.scale, seed=seed,
@@ -339,7 +337,6 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         from .joint_pairs import CONFIGS, build_joint_pairs
 
         joint = CONFIGS[args.joint_config]
-        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
 
         def make_pairs(seed: int) -> PairSet:
             return build_joint_pairs(args.data, scale=args.scale, seed=seed,
@@ -352,7 +349,6 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     elif args.degrade == "noise":
         from .noise_pairs import build_clean_pairs, noisy_validation
 
-        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
         pairs = build_clean_pairs(args.data, shrink=tuple(args.shrink), min_size=args.patch,
                                   skip=held_out)
         if not args.no_val:
@@ -365,7 +361,6 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                                     patch=max(64, args.patch), seed=args.seed,
                                     cache=args.out / "teacher_pairs.npz")
     else:
-        held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))
         pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
                             shrink=tuple(args.shrink), min_lr=args.patch, skip=held_out)
         if not args.no_val:
