@@ -202,6 +202,37 @@ def test_init_from_an_exported_onnx_file(tmp_path):
         load_init(build_arch("anchor_c8_b1", scale=4, channels=3), tmp_path / "m.onnx")
 
 
+@pytest.mark.parametrize("deep", [3, 5, 9])
+def test_init_into_a_deeper_network_starts_as_the_trained_one(tmp_path, deep):
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.train.sr import load_init
+
+    torch.manual_seed(3)
+    src = build_arch("anchor_c8_b2", scale=2, channels=3)
+    with torch.no_grad():  # a trained-looking network: every branch contributes
+        for p in src.parameters():
+            p.normal_(0, 0.2)
+    torch.save({"model": src.state_dict()}, tmp_path / "s.pt")
+    dst = build_arch(f"anchor_c8_b{deep}", scale=2, channels=3)
+    assert load_init(dst, tmp_path / "s.pt") == []
+    x = torch.rand(2, 3, 9, 11)
+    with torch.no_grad():
+        want, got = src(x), dst(x)
+    assert float(want.abs().mean()) > 0.1  # not a trivial output
+    assert torch.allclose(got, want, atol=1e-6)
+    # the trained convolutions keep their order; the rest are identities
+    trained = [k for k in range(deep) if any(
+        torch.equal(dst.body[k].weight, src.body[i].weight) for i in range(2))]
+    assert len(trained) == 2
+    assert torch.equal(dst.body[trained[0]].weight, src.body[0].weight)
+    assert torch.equal(dst.body[trained[1]].weight, src.body[1].weight)
+    # a different width is not deepened: those body tensors are re-initialised
+    wide = build_arch("anchor_c16_b4", scale=2, channels=3)
+    skipped = load_init(wide, tmp_path / "s.pt")
+    assert "body.0.weight" in skipped and "body.3.weight" in skipped
+
+
 def test_validation_pads_sizes_the_network_cannot_take():
     torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
     from revival.models.arch import build_arch

@@ -148,12 +148,55 @@ def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
             "pairs": len(out)}
 
 
+def _body_count(state: dict) -> int:
+    return sum(1 for k in state if k.startswith("body.") and k.endswith(".weight"))
+
+
+def deepen(state: dict, own: dict) -> dict:
+    """Map a shallower network's body convolutions into a deeper one of the same width.
+
+    When ``own`` (an :class:`~revival.models.arch.AnchorSR` state) has ``m`` body
+    convolutions and ``state`` ``n < m`` of the same shape, the ``n`` trained ones keep
+    their order and ``m - n`` identity convolutions (centre tap 1 on the own channel,
+    bias 0) are spread evenly between them. Every body convolution is followed by a
+    ReLU, so its input is non-negative and an identity convolution plus ReLU passes it
+    through unchanged: the deeper network starts as exactly the trained one. Any other
+    state is returned as it is.
+    """
+    n, m = _body_count(state), _body_count(own)
+    if not 0 < n < m or "body.0.weight" not in own:
+        return state
+    shape = own["body.0.weight"].shape
+    if any(state.get(f"body.{i}.weight", torch.empty(0)).shape != shape for i in range(n)):
+        return state
+    extra = m - n
+    after = {round((k + 1) * n / extra) - 1 for k in range(extra)}  # source index -> insert
+    if len(after) < extra:  # more identities than gaps: stack the rest at the end
+        after = set(range(n - extra, n)) if extra <= n else set(range(n))
+    out = {k: v for k, v in state.items() if not k.startswith("body.")}
+    identity = torch.zeros(shape)
+    identity[torch.arange(shape[0]), torch.arange(shape[0]), shape[2] // 2, shape[3] // 2] = 1.0
+    j = 0
+    for i in range(n):
+        out[f"body.{j}.weight"], out[f"body.{j}.bias"] = state[f"body.{i}.weight"], state[f"body.{i}.bias"]
+        j += 1
+        if i in after:
+            out[f"body.{j}.weight"], out[f"body.{j}.bias"] = identity.clone(), torch.zeros(shape[0])
+            j += 1
+    while j < m:
+        out[f"body.{j}.weight"], out[f"body.{j}.bias"] = identity.clone(), torch.zeros(shape[0])
+        j += 1
+    log.info("deepened %d body convolutions to %d (identities after %s)", n, m, sorted(after))
+    return out
+
+
 def load_init(net: torch.nn.Module, path: Path) -> list[str]:
     """Copy every tensor of checkpoint ``path`` whose name and shape match; return the skipped.
 
     ``path`` may also be an exported ``.onnx`` file (a shipped model): its initialisers
     carry the network's parameter names, so fine-tuning can start from the weights in
-    the repository.
+    the repository. A network with more body convolutions of the same width starts as
+    the trained one with identity convolutions between (:func:`deepen`).
     """
     if Path(path).suffix == ".onnx":
         import onnx
@@ -165,6 +208,7 @@ def load_init(net: torch.nn.Module, path: Path) -> list[str]:
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("model", state)
     own = net.state_dict()
+    state = deepen(state, own)
 
     def widens(k: str) -> bool:
         # a single-frame head into a multi-frame one: the same kernel on fewer input channels
