@@ -1,0 +1,68 @@
+"""The models' final pixel shuffle, done outside OpenVINO.
+
+Every SR model ends in a float ``DepthToSpace`` (ONNX mode CRD, PyTorch's
+``pixel_shuffle``). OpenVINO's CPU plugin runs it with two layout reorders around it,
+three passes over the largest tensor of the model. :func:`strip_depth_to_space` cuts
+that last node from the OpenVINO graph, and :func:`depth_to_space` does the same
+rearrangement in one pass: ``cv2.merge`` interleaves the sub-pixel planes of each
+output row phase straight into the output array, on worker threads. The result is
+identical, element for element.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+def depth_to_space(y: np.ndarray, block: int, *,
+                   pool: ThreadPoolExecutor | None = None) -> np.ndarray:
+    """(N, C * block**2, H, W) float32 -> (N, C, H * block, W * block), ONNX mode CRD.
+
+    Output channel ``c``, row ``h * block + i``, column ``w * block + j`` takes input
+    channel ``c * block**2 + i * block + j`` at (h, w).
+    """
+    n, cbb, h, w = y.shape
+    if cbb % (block * block):
+        raise ValueError(f"{cbb} channels are not a multiple of block {block} squared")
+    c = cbb // (block * block)
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    out = np.empty((n, c, h, block, w, block), dtype=np.float32)
+
+    def phase(job: tuple[int, int, int]) -> None:
+        k, ch, i = job
+        first = ch * block * block + i * block
+        # rows h * block + i of channel ch: the block planes interleaved column by column
+        cv2.merge([y[k, first + j] for j in range(block)], dst=out[k, ch, :, i])
+
+    jobs = [(k, ch, i) for k in range(n) for ch in range(c) for i in range(block)]
+    if pool is None:
+        for job in jobs:
+            phase(job)
+    else:
+        list(pool.map(phase, jobs))
+    return out.reshape(n, c, h * block, w * block)
+
+
+def strip_depth_to_space(model: Any) -> tuple[Any, int]:
+    """An OpenVINO model without its final CRD ``DepthToSpace``, and that node's block size.
+
+    Returns ``(model, 1)`` unchanged when the model does not end in one.
+    """
+    import openvino as ov
+    import openvino.opset8 as ops
+
+    results = model.get_results()
+    if len(results) != 1:
+        return model, 1
+    node = results[0].input_value(0).get_node()
+    if node.get_type_name() != "DepthToSpace":
+        return model, 1
+    attrs = node.get_attributes()
+    if attrs.get("mode") != "depth_first":
+        return model, 1
+    return ov.Model([ops.result(node.input_value(0))], model.get_parameters()), \
+        int(attrs["block_size"])
