@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ConfigError, MissingDependencyError
 from ..models.registry import Precision, load_manifest, weight_path
-from .shuffle import depth_to_space, strip_depth_to_space
+from .shuffle import depth_to_space, quantised, strip_depth_to_space
 from .tiling import run_tiled
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,12 @@ class SRModel:
             import openvino as ov
 
             core = ov.Core()
-            # the final pixel shuffle runs outside the graph (identical output, one pass
-            # instead of OpenVINO's reorder + DepthToSpace + reorder; see runtime.shuffle)
-            graph, block = strip_depth_to_space(core.read_model(str(self.path)))
+            # INT8 graphs: the final pixel shuffle runs outside the graph (identical output,
+            # one pass instead of OpenVINO's reorder + DepthToSpace + reorder; fp32 graphs
+            # keep it, where it is cheaper; see runtime.shuffle)
+            graph, block = core.read_model(str(self.path)), 1
+            if quantised(graph):
+                graph, block = strip_depth_to_space(graph)
             compiled = core.compile_model(graph, "CPU", {
                 "INFERENCE_NUM_THREADS": n, "PERFORMANCE_HINT": "LATENCY",
                 "INFERENCE_PRECISION_HINT": "f32"})

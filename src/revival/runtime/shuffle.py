@@ -7,6 +7,12 @@ that last node from the OpenVINO graph, and :func:`depth_to_space` does the same
 rearrangement in one pass: ``cv2.merge`` interleaves the sub-pixel planes of each
 output row phase straight into the output array, on worker threads. The result is
 identical, element for element.
+
+Only quantised (INT8) graphs are cut. There the shuffle runs in float after the last
+dequantisation, between layout reorders, and doing it outside saved 15-18% of
+``fast.x2``'s INT8 time per 720p frame and up to 8% elsewhere; in fp32 graphs OpenVINO
+keeps its blocked layout up to the shuffle, and cutting it cost 17-31% at 720p for the
+RGB x4 models (``python benchmarks/shuffle.py``, docs/benchmarks/shuffle.md).
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ def depth_to_space(y: np.ndarray, block: int, *,
     else:
         list(pool.map(phase, jobs))
     return out.reshape(n, c, h * block, w * block)
+
+
+def quantised(model: Any) -> bool:
+    """Whether an OpenVINO model holds quantised (QDQ / FakeQuantize) operations."""
+    return any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
 
 
 def strip_depth_to_space(model: Any) -> tuple[Any, int]:
