@@ -33,6 +33,8 @@ SUITES = {
                                         "presets on real clips, with and without temporal"),
     "int8_speed": ("int8_speed.py", "model time of every shipped model, fp32 vs INT8 on both "
                                     "backends, written per CPU instruction-set class"),
+    "shuffle": ("shuffle.py", "OpenVINO model time with the final pixel shuffle in the graph "
+                              "and outside it, every SR model, fp32 and INT8"),
     "joint": ("joint.py", "joint denoise + deblock + x2 SR (realworld.x2) vs the same stages in "
                           "sequence on degraded Set14 and Vid4 city"),
 }

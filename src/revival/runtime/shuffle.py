@@ -9,10 +9,10 @@ output row phase straight into the output array, on worker threads. The result i
 identical, element for element.
 
 Only quantised (INT8) graphs are cut. There the shuffle runs in float after the last
-dequantisation, between layout reorders, and doing it outside saved 15-18% of
-``fast.x2``'s INT8 time per 720p frame and up to 8% elsewhere; in fp32 graphs OpenVINO
-keeps its blocked layout up to the shuffle, and cutting it cost 17-31% at 720p for the
-RGB x4 models (``python benchmarks/shuffle.py``, docs/benchmarks/shuffle.md).
+dequantisation, between layout reorders, and doing it outside saved 15-18% of the
+INT8 time of ``fast.x2`` and ``realworld.x2`` per 720p frame (other cells -11% to +8%,
+within the machine's noise); in fp32 graphs cutting it cost 17-31% at 720p for the RGB
+x4 models (``python benchmarks/shuffle.py``, docs/benchmarks/shuffle.md).
 """
 
 from __future__ import annotations
