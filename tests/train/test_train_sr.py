@@ -233,6 +233,26 @@ def test_init_into_a_deeper_network_starts_as_the_trained_one(tmp_path, deep):
     assert "body.0.weight" in skipped and "body.3.weight" in skipped
 
 
+def test_init_into_a_deeper_restore_net_starts_as_the_trained_one(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.train.sr import load_init
+
+    torch.manual_seed(4)
+    src = build_arch("restore_c8_b2", scale=1, channels=3)
+    with torch.no_grad():
+        for p in src.parameters():
+            p.normal_(0, 0.2)
+    torch.save({"model": src.state_dict()}, tmp_path / "r.pt")
+    dst = build_arch("restore_c8_b5", scale=1, channels=3)
+    assert load_init(dst, tmp_path / "r.pt") == []
+    x = torch.rand(1, 3, 16, 20)
+    with torch.no_grad():
+        want, got = src(x), dst(x)
+    assert float((want - x).abs().mean()) > 0.05  # the residual branch is not silent
+    assert torch.allclose(got, want, atol=1e-6)
+
+
 def test_validation_pads_sizes_the_network_cannot_take():
     torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
     from revival.models.arch import build_arch

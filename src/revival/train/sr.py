@@ -155,37 +155,39 @@ def _body_count(state: dict) -> int:
 def deepen(state: dict, own: dict) -> dict:
     """Map a shallower network's body convolutions into a deeper one of the same width.
 
-    When ``own`` (an :class:`~revival.models.arch.AnchorSR` state) has ``m`` body
-    convolutions and ``state`` ``n < m`` of the same shape, the ``n`` trained ones keep
-    their order and ``m - n`` identity convolutions (centre tap 1 on the own channel,
-    bias 0) are spread evenly between them. Every body convolution is followed by a
-    ReLU, so its input is non-negative and an identity convolution plus ReLU passes it
-    through unchanged: the deeper network starts as exactly the trained one. Any other
-    state is returned as it is.
+    When ``own`` (the state of an :class:`~revival.models.arch.AnchorSR` or
+    :class:`~revival.models.arch.RestoreNet`) has ``m`` body convolutions and ``state``
+    ``n < m`` of the same shape, the ``n`` trained ones keep their order and ``m - n``
+    identity convolutions (centre tap 1 on the own channel, bias 0) are spread evenly
+    between them. In both networks a body convolution reads a ReLU's output and is
+    followed by a ReLU, so an identity convolution passes its non-negative input through
+    unchanged: the deeper network starts as exactly the trained one. Any other state
+    (another width, a missing tensor) is returned as it is.
     """
     n, m = _body_count(state), _body_count(own)
     if not 0 < n < m or "body.0.weight" not in own:
         return state
     shape = own["body.0.weight"].shape
-    if any(state.get(f"body.{i}.weight", torch.empty(0)).shape != shape for i in range(n)):
+    if any(k not in state for i in range(n) for k in (f"body.{i}.weight", f"body.{i}.bias")):
+        return state
+    if any(state[f"body.{i}.weight"].shape != shape for i in range(n)):
         return state
     extra = m - n
-    after = {round((k + 1) * n / extra) - 1 for k in range(extra)}  # source index -> insert
-    if len(after) < extra:  # more identities than gaps: stack the rest at the end
+    # trained convolutions after which an identity goes, evenly spaced
+    after = {round((k + 1) * n / extra) - 1 for k in range(extra)}
+    if len(after) < extra:  # more identities than gaps: the rest go at the end
         after = set(range(n - extra, n)) if extra <= n else set(range(n))
-    out = {k: v for k, v in state.items() if not k.startswith("body.")}
     identity = torch.zeros(shape)
     identity[torch.arange(shape[0]), torch.arange(shape[0]), shape[2] // 2, shape[3] // 2] = 1.0
-    j = 0
+    convs = []
     for i in range(n):
-        out[f"body.{j}.weight"], out[f"body.{j}.bias"] = state[f"body.{i}.weight"], state[f"body.{i}.bias"]
-        j += 1
+        convs.append((state[f"body.{i}.weight"], state[f"body.{i}.bias"]))
         if i in after:
-            out[f"body.{j}.weight"], out[f"body.{j}.bias"] = identity.clone(), torch.zeros(shape[0])
-            j += 1
-    while j < m:
-        out[f"body.{j}.weight"], out[f"body.{j}.bias"] = identity.clone(), torch.zeros(shape[0])
-        j += 1
+            convs.append((identity.clone(), torch.zeros(shape[0])))
+    convs += [(identity.clone(), torch.zeros(shape[0]))] * (m - len(convs))
+    out = {k: v for k, v in state.items() if not k.startswith("body.")}
+    for j, (weight, bias) in enumerate(convs):
+        out[f"body.{j}.weight"], out[f"body.{j}.bias"] = weight, bias
     log.info("deepened %d body convolutions to %d (identities after %s)", n, m, sorted(after))
     return out
 
