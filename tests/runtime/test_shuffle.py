@@ -32,6 +32,12 @@ def test_depth_to_space_matches_the_onnx_definition(block, channels, threads):
     np.testing.assert_array_equal(got, reference(y, block))
 
 
+def test_depth_to_space_on_threads_for_a_large_tensor():
+    y = np.random.default_rng(0).random((1, 16, 512, 520), dtype=np.float32)  # over the bar
+    got = depth_to_space(y, 4, pool=ThreadPoolExecutor(2))
+    np.testing.assert_array_equal(got, reference(y, 4))
+
+
 def test_depth_to_space_rejects_a_channel_count_that_does_not_fold():
     with pytest.raises(ValueError, match="multiple"):
         depth_to_space(np.zeros((1, 6, 2, 2), np.float32), 2)

@@ -24,12 +24,18 @@ import cv2
 import numpy as np
 
 
+# below this many values one thread is as fast (2 cores: 1.97 against 2.21 ms for a 720p
+# x2 luma output, 2.5 against 2.8 ms for a 320x180 x4 RGB one; 42 against 34 ms at 720p x4 RGB)
+_PARALLEL_MIN = 1 << 22
+
+
 def depth_to_space(y: np.ndarray, block: int, *,
                    pool: ThreadPoolExecutor | None = None) -> np.ndarray:
     """(N, C * block**2, H, W) float32 -> (N, C, H * block, W * block), ONNX mode CRD.
 
     Output channel ``c``, row ``h * block + i``, column ``w * block + j`` takes input
-    channel ``c * block**2 + i * block + j`` at (h, w).
+    channel ``c * block**2 + i * block + j`` at (h, w). ``pool`` spreads the row phases
+    over threads when the tensor is large enough for that to pay.
     """
     n, cbb, h, w = y.shape
     if cbb % (block * block):
@@ -45,7 +51,7 @@ def depth_to_space(y: np.ndarray, block: int, *,
         cv2.merge([y[k, first + j] for j in range(block)], dst=out[k, ch, :, i])
 
     jobs = [(k, ch, i) for k in range(n) for ch in range(c) for i in range(block)]
-    if pool is None:
+    if pool is None or y.size < _PARALLEL_MIN:
         for job in jobs:
             phase(job)
     else:
