@@ -25,7 +25,12 @@ Reported: PSNR on RGB and on Y (BT.601, border = scale), and seconds per frame o
 whole chain (ONNX Runtime or OpenVINO as the manifest prefers, fp32, all cores).
 Target (issue 6): joint >= sequential + 0.5 dB at equal or lower compute.
 
-Usage: python benchmarks/joint.py [--frames 10] [--scale 2|4]
+``--joint-weights DIR`` scores an unshipped candidate instead of the shipped joint
+model: ``realworld.x<s>`` is loaded from DIR (a folder written by
+``python -m revival.models.export --out-dir DIR``), and the results go to
+``joint_candidate`` / ``joint_x4_candidate`` (ignored by git), not the shipped tables.
+
+Usage: python benchmarks/joint.py [--frames 10] [--scale 2|4] [--joint-weights DIR]
 """
 
 from __future__ import annotations
@@ -96,11 +101,13 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=2, choices=(2, 4),
                     help="2: realworld.x2 against fidelity.x2 chains (writes joint.md); "
                          "4: realworld.x4 against fidelity.x4 chains (writes joint_x4.md)")
+    ap.add_argument("--joint-weights", type=Path, default=None,
+                    help="folder holding a candidate realworld.x<scale> (ONNX and manifest)")
     args = ap.parse_args()
     th, s = args.threads or None, args.scale
     fid = load_sr_model(f"fidelity.x{s}", threads=th)
     dbk = load_sr_model("deblock.x1", threads=th)
-    joint = load_sr_model(f"realworld.x{s}", threads=th)
+    joint = load_sr_model(f"realworld.x{s}", threads=th, weights_dir=args.joint_weights)
 
     def bicubic(lr):
         return np.clip(resize(lr, scale=s, kernel="bicubic"), 0, 1)
@@ -157,7 +164,11 @@ def main() -> None:
              "the downscale, sigma 8, q 50 / CRF 30. s / frame covers every stage of the chain. "
              f"Joint minus the best sequential chain: {gains}. Target (issue 6): >= +0.5 dB "
              "at equal or lower compute.")
-    write_results("joint" if s == 2 else f"joint_x{s}", results, table, notes=notes)
+    name = "joint" if s == 2 else f"joint_x{s}"
+    if args.joint_weights is not None:
+        name += "_candidate"
+        notes += f" Joint model: the candidate in {args.joint_weights}, not the shipped one."
+    write_results(name, results, table, notes=notes)
 
 
 if __name__ == "__main__":
