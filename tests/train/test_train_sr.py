@@ -202,18 +202,26 @@ def test_init_from_an_exported_onnx_file(tmp_path):
         load_init(build_arch("anchor_c8_b1", scale=4, channels=3), tmp_path / "m.onnx")
 
 
+def randomised_checkpoint(torch, path, arch: str, *, scale: int, seed: int):
+    """A network of ``arch`` with N(0, 0.2) weights (every branch contributes), saved."""
+    from revival.models.arch import build_arch
+
+    torch.manual_seed(seed)
+    net = build_arch(arch, scale=scale, channels=3)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.2)
+    torch.save({"model": net.state_dict()}, path)
+    return net
+
+
 @pytest.mark.parametrize("deep", [3, 5, 9])
 def test_init_into_a_deeper_network_starts_as_the_trained_one(tmp_path, deep):
     torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
     from revival.models.arch import build_arch
     from revival.train.sr import load_init
 
-    torch.manual_seed(3)
-    src = build_arch("anchor_c8_b2", scale=2, channels=3)
-    with torch.no_grad():  # a trained-looking network: every branch contributes
-        for p in src.parameters():
-            p.normal_(0, 0.2)
-    torch.save({"model": src.state_dict()}, tmp_path / "s.pt")
+    src = randomised_checkpoint(torch, tmp_path / "s.pt", "anchor_c8_b2", scale=2, seed=3)
     dst = build_arch(f"anchor_c8_b{deep}", scale=2, channels=3)
     assert load_init(dst, tmp_path / "s.pt") == []
     x = torch.rand(2, 3, 9, 11)
@@ -238,12 +246,7 @@ def test_init_into_a_deeper_restore_net_starts_as_the_trained_one(tmp_path):
     from revival.models.arch import build_arch
     from revival.train.sr import load_init
 
-    torch.manual_seed(4)
-    src = build_arch("restore_c8_b2", scale=1, channels=3)
-    with torch.no_grad():
-        for p in src.parameters():
-            p.normal_(0, 0.2)
-    torch.save({"model": src.state_dict()}, tmp_path / "r.pt")
+    src = randomised_checkpoint(torch, tmp_path / "r.pt", "restore_c8_b2", scale=1, seed=4)
     dst = build_arch("restore_c8_b5", scale=1, channels=3)
     assert load_init(dst, tmp_path / "r.pt") == []
     x = torch.rand(1, 3, 16, 20)

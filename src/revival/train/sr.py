@@ -361,37 +361,31 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         pairs = make_pairs(args.seed)
         if not args.no_val:
             val_pairs = build_codec_pairs(args.data, seed=args.seed, only=held_out, **clip)
-    elif args.degrade == "chain":
+    elif args.degrade in ("chain", "joint"):
         from dataclasses import replace
+        from functools import partial
 
         from .chain_pairs import REALWORLD, build_chain_pairs
-
-        chain = replace(REALWORLD, compress_last_prob=args.compress_last)
-        if args.chain_blur is not None:
-            chain = replace(chain, blur_prob=tuple(args.chain_blur))
-
-        def make_pairs(seed: int) -> PairSet:
-            return build_chain_pairs(args.data, scale=args.scale, seed=seed,
-                                     min_lr=args.patch, skip=held_out, config=chain)
-
-        pairs = make_pairs(args.seed)
-        if not args.no_val:
-            val_pairs = build_chain_pairs(args.data, scale=args.scale, seed=args.seed,
-                                          min_lr=args.patch, only=held_out, per_image=1,
-                                          config=chain)
-    elif args.degrade == "joint":
         from .joint_pairs import CONFIGS, build_joint_pairs
 
-        joint = CONFIGS[args.joint_config]
+        if args.degrade == "chain":
+            chain = replace(REALWORLD, compress_last_prob=args.compress_last)
+            if args.chain_blur is not None:
+                chain = replace(chain, blur_prob=tuple(args.chain_blur))
+            build = partial(build_chain_pairs, config=chain)
+            val_extra = {"per_image": 1}
+        else:
+            build = partial(build_joint_pairs, config=CONFIGS[args.joint_config])
+            val_extra = {}
 
         def make_pairs(seed: int) -> PairSet:
-            return build_joint_pairs(args.data, scale=args.scale, seed=seed,
-                                     min_lr=args.patch, skip=held_out, config=joint)
+            return build(args.data, scale=args.scale, seed=seed, min_lr=args.patch,
+                         skip=held_out)
 
         pairs = make_pairs(args.seed)
         if not args.no_val:
-            val_pairs = build_joint_pairs(args.data, scale=args.scale, seed=args.seed,
-                                          min_lr=args.patch, only=held_out, config=joint)
+            val_pairs = build(args.data, scale=args.scale, seed=args.seed, min_lr=args.patch,
+                              only=held_out, **val_extra)
     elif args.degrade == "noise":
         from .noise_pairs import build_clean_pairs, noisy_validation
 
