@@ -46,8 +46,13 @@ def run_all(*jobs: Callable[[], Any]) -> list[Any]:
     return [first] + [f.result() for f in futures]
 
 
+def band_count(height: int, *, min_rows: int = 64) -> int:
+    """How many row bands :func:`in_bands` cuts ``height`` rows into."""
+    return min(threads(), max(1, height // min_rows))
+
+
 def in_bands(fn: Callable[[int, int], None], height: int, *, min_rows: int = 64) -> None:
     """Call ``fn(a, b)`` on row bands that cover ``0..height``, one band per thread."""
-    n = min(threads(), max(1, height // min_rows))
+    n = band_count(height, min_rows=min_rows)
     edges = [height * k // n for k in range(n + 1)]
     run_all(*[(lambda a=a, b=b: fn(a, b)) for a, b in zip(edges[:-1], edges[1:])])

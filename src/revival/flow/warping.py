@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedFormatError
-from .parallel import in_bands
+from .parallel import band_count, in_bands
 
 Border = Literal["replicate", "reflect", "zero"]
 Interpolation = Literal["linear", "cubic", "lanczos"]
@@ -20,7 +20,6 @@ _INTERP = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "lanczos": cv2.
 _BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT101,
             "zero": cv2.BORDER_CONSTANT}
 _grids: dict[tuple[int, int], np.ndarray] = {}
-_SUM2 = np.ones((1, 2), np.float32)
 _BAND_PIXELS = 1 << 18  # shift() filters frames this large in row bands, one per thread
 
 
@@ -38,8 +37,13 @@ def _grid(height: int, width: int) -> np.ndarray:
 
 
 def _sqnorm(vec: np.ndarray) -> np.ndarray:
-    """|v|^2 of an (H, W, 2) float32 field, as (H, W)."""
-    return cv2.transform(cv2.multiply(vec, vec), _SUM2)
+    """|v|^2 of an (H, W, 2) float32 field, as (H, W).
+
+    The two squared components are added as strided planes: the same values as
+    ``cv2.transform`` with a (1, 2) matrix, in about a quarter of its time.
+    """
+    sq = cv2.multiply(vec, vec).reshape(vec.shape[0], vec.shape[1], 2)
+    return sq[..., 0] + sq[..., 1]
 
 
 def _check_flow(flow: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
@@ -185,9 +189,8 @@ def shift(image: np.ndarray, dx: float, dy: float, *, half: int = 8) -> np.ndarr
         src = cv2.copyMakeBorder(src, m, m, m, m, cv2.BORDER_REPLICATE)
         r, c = m + ny, m + nx
         ax = ay = half - 1
-    out = np.empty((h, w) + src.shape[2:], np.float32)
 
-    def rows(a: int, b: int) -> None:
+    def rows(a: int, b: int) -> np.ndarray:
         # output rows a..b-1 read source rows a + r - ay .. b - 2 + r - ay + 2 * half: filter
         # that slab only (the image's own edge rows are replicated by OpenCV)
         s0 = max(0, a + r - ay)
@@ -197,12 +200,16 @@ def shift(image: np.ndarray, dx: float, dy: float, *, half: int = 8) -> np.ndarr
         res = cv2.filter2D(src[s0:s1], -1, kx[None, :], anchor=(ax, 0),
                            borderType=cv2.BORDER_REPLICATE)
         res = cv2.filter2D(res, -1, ky[:, None], anchor=(0, ay), borderType=cv2.BORDER_REPLICATE)
-        out[a:b] = res[a + r - s0:b + r - s0, c:c + w]
+        return res[a + r - s0:b + r - s0, c:c + w]
 
-    if h * w >= _BAND_PIXELS:  # OpenCV's separable filter runs on one thread
-        in_bands(rows, h)
-    else:
-        rows(0, h)
+    if h * w < _BAND_PIXELS or band_count(h) == 1:
+        return np.ascontiguousarray(rows(0, h))  # no copy unless the frame was padded
+    out = np.empty((h, w) + src.shape[2:], np.float32)
+
+    def band(a: int, b: int) -> None:  # OpenCV's separable filter runs on one thread
+        out[a:b] = rows(a, b)
+
+    in_bands(band, h)
     return out
 
 
@@ -251,10 +258,15 @@ def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, *, alpha: float = 0
     """
     _check_flow(flow_fw)
     _check_flow(flow_bw, flow_fw.shape)
-    back = warp(flow_bw, flow_fw)
-    mismatch = _sqnorm(cv2.add(flow_fw, back))
-    bound = alpha * (_sqnorm(flow_fw) + _sqnorm(back)) + beta
-    return (mismatch > bound) | ~inside_mask(flow_fw)
+    h, w = flow_fw.shape[:2]
+    fw = np.ascontiguousarray(flow_fw, dtype=np.float32)
+    coords = cv2.add(_grid(h, w), fw)  # one set of positions for the warp and the inside test
+    back = cv2.remap(np.ascontiguousarray(flow_bw, dtype=np.float32), coords, None,
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mismatch = _sqnorm(cv2.add(fw, back))
+    bound = alpha * (_sqnorm(fw) + _sqnorm(back)) + beta
+    outside = cv2.inRange(coords, (0.0, 0.0), (float(w - 1), float(h - 1))) == 0
+    return (mismatch > bound) | outside
 
 
 def endpoint_error(flow: np.ndarray, truth: np.ndarray, *, mask: np.ndarray | None = None) -> float:

@@ -303,11 +303,16 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
     H, W = processed.shape[:2]
     scale = p.flow_scale or auto_flow_scale(W, None if source is None else source.shape[1])
     size = working_size(H, W, scale)
-    proc_small = downscale(processed, size)
+    # grey before downscaling where only the grey image is used: the same values (both
+    # steps are linear) for a third of the pyramid's work; the cut test needs colour
     src_small = downscale(source, size) if source is not None else None
-    proc_g = grey(proc_small)
-    src_g = grey(src_small) if src_small is not None else None
-    cut_input = src_small if src_small is not None else proc_small
+    if src_small is not None:
+        proc_g = downscale(grey(processed), size)
+        src_g = grey(src_small)
+        cut_input = src_small
+    else:
+        cut_input = downscale(processed, size)
+        proc_g, src_g = grey(cut_input), None
     fresh = (state.prev_out is None or state.prev_out.shape != processed.shape
              or (src_g is None) != (state.prev_src_small is None))
     flow = flow_bw = None
@@ -400,7 +405,7 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         out = cv2.blendLinear(warped, processed, weight, 1.0 - weight)
     _clamp01(out)
     state.prev_out = out
-    state.prev_proc_small = grey(downscale(out, size))
+    state.prev_proc_small = downscale(grey(out), size)
     state.prev_src_small = src_g
     return out
 
