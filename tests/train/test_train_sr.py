@@ -7,19 +7,9 @@ import numpy as np
 import pytest
 
 from revival.stages.resize import resize
+from revival.testing.images import write_images
 from revival.train.data import PatchSampler, build_pairs, make_pair, rgb_to_y601
 from revival.train.evaluate import psnr_y, ssim_y
-
-
-def write_images(folder, n=3, size=(70, 90)):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        yy, xx = np.mgrid[0:size[0], 0:size[1]]
-        img = 127 + 100 * np.sin(xx / (3 + i))[..., None] * np.cos(yy / 5)[..., None]
-        img = img + rng.normal(0, 10, img.shape[:2] + (3,))
-        cv2.imwrite(str(folder / f"im{i}.png"), np.clip(img, 0, 255).astype(np.uint8))
-    return folder
 
 
 def test_make_pair_is_bicubic_and_8bit():

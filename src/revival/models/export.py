@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 "degradation (MATLAB-compatible imresize, 8-bit LR), scale augmentation %s; "
                 "no test-set images. Dataset terms: research use, see "
                 "../shared/train/SOURCES.md" % (scale, recipe.get("shrink")))
+    gan = float(recipe.get("adversarial") or 0.0)
     manifest = {
         "id": args.id,
         "version": args.version,
@@ -241,10 +242,13 @@ def main(argv: list[str] | None = None) -> int:
         "training_data": data,
         # a student of a GAN-trained teacher invents texture like its teacher: the forensic
         # preset must refuse it, so it is not declared non-adversarial
-        "adversarial": recipe.get("degrade") == "distill",
-        "adversarial_note": (f"distilled (L1) from the adversarially trained "
-                             f"{recipe.get('teacher')}; synthesises texture"
-                             if recipe.get("degrade") == "distill" else None),
+        "adversarial": recipe.get("degrade") == "distill" or gan > 0,
+        "adversarial_note": "; ".join(note for note in (
+            f"distilled from the adversarially trained {recipe.get('teacher')}"
+            if recipe.get("degrade") == "distill" else "",
+            f"trained with a GAN loss (weight {gan:g}, patch discriminator)" if gan > 0 else "",
+        ) if note) + "; synthesises texture" if recipe.get("degrade") == "distill" or gan > 0
+        else None,
         "recipe": {"command": recipe.get("command"),
                    "commands": recipe.get("commands", [recipe.get("command")]),
                    "note": args.recipe_note or None, "export_command":
@@ -252,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                  else argv),
                    "iterations": ck["iter"], "batch": recipe.get("batch"),
                    "patch": recipe.get("patch"), "lr": recipe.get("lr"),
-                   "loss": "L1", "optimizer": "Adam(0.9, 0.99), warm-up + cosine",
+                   "loss": "L1" if gan == 0 else f"L1 + {gan:g} x hinge GAN (patch "
+                                                  "discriminator, revival.train.adversarial)",
+                   "optimizer": "Adam(0.9, 0.99), warm-up + cosine",
                    "bf16_autocast": recipe.get("bf16"), "seed": recipe.get("seed"),
                    "training_commit": recipe.get("commit")},
         "commit": git_commit(),

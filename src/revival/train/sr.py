@@ -257,6 +257,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--joint-config", default="web", metavar="NAME",
                    help="with --degrade joint: the degradation ranges, a name in "
                         "revival.train.joint_pairs.CONFIGS (web, web-bicubic)")
+    p.add_argument("--adversarial", type=float, default=0.0, metavar="W",
+                   help="add W times a hinge GAN loss from a patch discriminator "
+                        "(revival.train.adversarial) to the L1 loss; 0 = L1 only")
+    p.add_argument("--d-lr", type=float, default=1e-4, help="discriminator learning rate")
     p.add_argument("--refresh-every", type=int, default=0, metavar="N",
                    help="with --degrade codec, chain or joint: degrade the training sources afresh "
                         "(new seed) every N iterations, so the network sees new codec and noise "
@@ -340,6 +344,12 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     net = build_arch(args.arch, scale=args.scale, channels=args.channels)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    disc = d_opt = None
+    if args.adversarial > 0:
+        from .adversarial import PatchDiscriminator, discriminator_loss, generator_loss
+
+        disc = PatchDiscriminator(args.channels)
+        d_opt = torch.optim.Adam(disc.parameters(), lr=args.d_lr, betas=(0.9, 0.99))
     log.info("command: %s", command)
     log.info("arch %s scale %d channels %d params %d bf16 %s", args.arch, args.scale,
              args.channels, count_params(net), bf16)
@@ -428,6 +438,12 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         ck = torch.load(last, map_location="cpu", weights_only=False)
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        if disc is not None:
+            if "disc" not in ck:
+                raise ValueError(f"{last} was saved without a discriminator; resume it "
+                                 "without --adversarial, or start in a new --out folder")
+            disc.load_state_dict(ck["disc"])
+            d_opt.load_state_dict(ck["d_opt"])
         sampler.set_state(ck["sampler"])
         torch.set_rng_state(ck["torch_rng"])
         start, history, best = ck["iter"], ck["history"], ck["best"]
@@ -445,7 +461,9 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                     "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
                     "history": history, "best": best, "commands": commands,
                     "arch": args.arch, "scale": args.scale,
-                    "channels": args.channels}, tmp)
+                    "channels": args.channels,
+                    **({} if disc is None else {"disc": disc.state_dict(),
+                                                "d_opt": d_opt.state_dict()})}, tmp)
         os.replace(tmp, path)
 
     def write_summary(it: int) -> None:
@@ -455,6 +473,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                    "channels": args.channels, "params": count_params(net), "iterations": it,
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
+                   "adversarial": args.adversarial,
+                   "d_lr": args.d_lr if args.adversarial > 0 else None,
                    "shrink": args.shrink, "seed": args.seed, "bf16": bf16,
                    "refresh_every": args.refresh_every,
                    "data": [str(d) for d in args.data], "commit": git_commit(),
@@ -465,7 +485,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         os.replace(tmp, args.out / "train.json")
 
     net.train()
-    t0, loss_sum, n_sum = time.perf_counter(), 0.0, 0
+    t0, loss_sum, d_sum, n_sum = time.perf_counter(), 0.0, 0.0, 0
     for it in range(start, args.iters):
         if args.refresh_every and it > start and it % args.refresh_every == 0:
             refresh(it)
@@ -479,17 +499,31 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = net(x)
         loss = F.l1_loss(out.float(), y)
+        if disc is not None:
+            fake = out.float()
+            for q in disc.parameters():  # the generator step does not train the critic
+                q.requires_grad_(False)
+            loss = loss + args.adversarial * generator_loss(disc, fake)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if disc is not None:
+            for q in disc.parameters():
+                q.requires_grad_(True)
+            d_loss = discriminator_loss(disc, y, fake)
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+            d_sum += d_loss.item()
         loss_sum += loss.item()
         n_sum += 1
         done = it + 1
         if done % 100 == 0:
             dt = time.perf_counter() - t0
-            log.info("iter %d loss %.5f lr %.2e %.3f s/iter", done, loss_sum / n_sum,
+            log.info("iter %d loss %.5f%s lr %.2e %.3f s/iter", done, loss_sum / n_sum,
+                     "" if disc is None else f" critic {d_sum / n_sum:.4f}",
                      opt.param_groups[0]["lr"], dt / n_sum)
-            t0, loss_sum, n_sum = time.perf_counter(), 0.0, 0
+            t0, loss_sum, d_sum, n_sum = time.perf_counter(), 0.0, 0.0, 0
         val_now = (args.val is not None or val_pairs is not None) and (
             done % args.val_every == 0 or done == args.iters)
         if val_now:

@@ -1,0 +1,59 @@
+"""Adversarial loss for perceptual SR: a small patch discriminator and hinge losses.
+
+Training only (PyTorch); nothing here is exported or shipped. The discriminator
+judges overlapping patches of the high-resolution output: four strided
+convolutions with spectral normalisation (which keeps it 1-Lipschitz per layer,
+so a short fine-tune on a CPU stays stable without a gradient penalty), one
+score per 16x16-pixel receptive cell. Hinge losses (Lim and Ye, 2017; Miyato et
+al., 2018):
+
+    D: mean(relu(1 - D(real))) + mean(relu(1 + D(fake)))
+    G: -mean(D(fake))
+
+With ``--degrade distill`` the "real" images are the teacher's outputs, so the
+student is pushed towards the teacher's texture statistics, not their average
+(which is what an L1 loss alone converges to).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+class PatchDiscriminator(nn.Module):
+    """Patch critic for RGB or Y' images in [0, 1]; returns a score map at 1/16 scale.
+
+    Args:
+        channels: image channels (1 or 3).
+        width: channels of the first convolution (doubles twice, then stays).
+
+    Example:
+        >>> d = PatchDiscriminator(3, width=8)
+        >>> tuple(d(torch.zeros(2, 3, 64, 64)).shape)
+        (2, 1, 4, 4)
+    """
+
+    def __init__(self, channels: int = 3, width: int = 32) -> None:
+        super().__init__()
+        c1, c2, c3 = width, 2 * width, 4 * width
+        layers: list[nn.Module] = []
+        for cin, cout in ((channels, c1), (c1, c2), (c2, c3), (c3, c3)):
+            layers += [spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1)),
+                       nn.LeakyReLU(0.2, inplace=True)]
+        layers.append(spectral_norm(nn.Conv2d(c3, 1, 3, padding=1)))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(2.0 * x - 1.0)
+
+
+def discriminator_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of the discriminator (``fake`` is detached here)."""
+    return (torch.relu(1.0 - d(real)).mean() + torch.relu(1.0 + d(fake.detach())).mean())
+
+
+def generator_loss(d: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of the generator: the discriminator's mean score of ``fake``, negated."""
+    return -d(fake).mean()
