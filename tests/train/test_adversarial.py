@@ -91,3 +91,21 @@ def test_adversarial_training_saves_the_critic_resumes_it_and_is_declared(tmp_pa
     manifest = json.loads(next(weights.glob("*.json")).read_text())
     assert manifest["adversarial"] is True
     assert "GAN" in manifest["recipe"]["loss"] and "GAN" in manifest["adversarial_note"]
+
+
+def test_phase_pattern_sees_a_grid_on_the_upscaling_period_and_not_smooth_content():
+    from revival.train.adversarial import phase_loss, phase_pattern
+
+    torch.manual_seed(0)
+    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
+    smooth = (0.5 + 0.3 * torch.sin(xx / 7.0) * torch.cos(yy / 9.0))[None, None]
+    texture = smooth + 0.05 * torch.randn(1, 1, 256, 256)   # no structure tied to the grid
+    other = smooth + 0.05 * torch.randn(1, 1, 256, 256)     # another realisation
+    grid = torch.zeros(4, 4)
+    grid[0, 0], grid[2, 1] = 0.04, -0.04                   # a fixed 4-pixel pattern
+    gridded = texture + grid.repeat(64, 64)[None, None]
+    assert phase_pattern(smooth, 4).abs().max() < 1e-3
+    assert phase_pattern(texture, 4).abs().max() < 3e-3
+    pattern = phase_pattern(gridded, 4)[0, 0] - phase_pattern(texture, 4)[0, 0]
+    assert pattern[0, 0] > 0.03 and pattern[2, 1] < -0.03
+    assert phase_loss(gridded, other, 4) > 3 * phase_loss(texture, other, 4)

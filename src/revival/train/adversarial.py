@@ -18,6 +18,7 @@ student is pushed towards the teacher's texture statistics, not their average
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -57,3 +58,26 @@ def discriminator_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> 
 def generator_loss(d: nn.Module, fake: torch.Tensor) -> torch.Tensor:
     """Hinge loss of the generator: the discriminator's mean score of ``fake``, negated."""
     return -d(fake).mean()
+
+
+def phase_pattern(x: torch.Tensor, period: int) -> torch.Tensor:
+    """Mean high-pass image at each of the ``period`` x ``period`` phases of the pixel grid.
+
+    A sub-pixel convolution upscaler makes each output phase with its own filters, so
+    an adversarial loss can push it into a fixed pattern that repeats every ``period``
+    pixels (a grid that natural images do not have). The high-pass (the image minus
+    its 5x5 box mean) keeps smooth content out of the phase means.
+
+    Returns:
+        (N, C, period, period) tensor.
+    """
+    n, c, h, w = x.shape
+    h, w = h - h % period, w - w % period
+    hp = x - F.avg_pool2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    hp = hp[:, :, :h, :w].reshape(n, c, h // period, period, w // period, period)
+    return hp.mean(dim=(2, 4))
+
+
+def phase_loss(out: torch.Tensor, target: torch.Tensor, period: int) -> torch.Tensor:
+    """L1 distance between the grid patterns (:func:`phase_pattern`) of output and target."""
+    return F.l1_loss(phase_pattern(out, period), phase_pattern(target, period))

@@ -260,6 +260,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--adversarial", type=float, default=0.0, metavar="W",
                    help="add W times a hinge GAN loss from a patch discriminator "
                         "(revival.train.adversarial) to the L1 loss; 0 = L1 only")
+    p.add_argument("--phase-weight", type=float, default=0.0, metavar="W",
+                   help="add W times the L1 distance between the scale x scale grid patterns "
+                        "of output and target (revival.train.adversarial.phase_loss): keeps "
+                        "an adversarial loss from printing a fixed pattern on the pixel grid")
     p.add_argument("--d-lr", type=float, default=1e-4, help="discriminator learning rate")
     p.add_argument("--refresh-every", type=int, default=0, metavar="N",
                    help="with --degrade codec, chain or joint: degrade the training sources afresh "
@@ -346,7 +350,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.99))
     disc = d_opt = None
     if args.adversarial > 0:
-        from .adversarial import PatchDiscriminator, discriminator_loss, generator_loss
+        from .adversarial import (PatchDiscriminator, discriminator_loss, generator_loss,
+                                  phase_loss)
 
         disc = PatchDiscriminator(args.channels)
         d_opt = torch.optim.Adam(disc.parameters(), lr=args.d_lr, betas=(0.9, 0.99))
@@ -473,7 +478,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                    "channels": args.channels, "params": count_params(net), "iterations": it,
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
-                   "adversarial": args.adversarial,
+                   "adversarial": args.adversarial, "phase_weight": args.phase_weight,
                    "d_lr": args.d_lr if args.adversarial > 0 else None,
                    "shrink": args.shrink, "seed": args.seed, "bf16": bf16,
                    "refresh_every": args.refresh_every,
@@ -504,6 +509,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             for q in disc.parameters():  # the generator step does not train the critic
                 q.requires_grad_(False)
             loss = loss + args.adversarial * generator_loss(disc, fake)
+            if args.phase_weight > 0 and args.scale > 1:
+                loss = loss + args.phase_weight * phase_loss(fake, y, args.scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
