@@ -16,8 +16,10 @@ Methods, all in the same run, outputs rounded to 8 bit as saved images would be:
 Metrics: PSNR and SSIM on BT.601 Y with a 4-pixel border crop (the SR convention),
 ST-LPIPS (shift-tolerant LPIPS, AlexNet; see revival.metrics.perceptual) when
 PyTorch and stlpips-pytorch are installed, seconds per frame (upscaling only,
-wall clock, this machine's CPU threads), and on Vid4 city the temporal metrics
-E_warp (x1e3) and tOF.
+wall clock, this machine's CPU threads), the grid pattern (revival.metrics.artifacts:
+a fixed pattern on the 4-pixel output grid, in 8-bit levels; an adversarially trained
+sub-pixel upscaler can print one, and ST-LPIPS does not penalise it), and on Vid4 city
+the temporal metrics E_warp (x1e3) and tOF.
 
 Usage: python benchmarks/sr_baselines.py [--methods a,b] [--datasets Set5,Set14,Vid4_city]
        [--limit N]
@@ -40,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import SHARED_DATA, markdown_table, write_results  # noqa: E402
 
+from revival.metrics.artifacts import grid_pattern  # noqa: E402
 from revival.metrics.fidelity import psnr, ssim  # noqa: E402
 from revival.metrics.temporal import tof, warping_error  # noqa: E402
 from revival.stages.resize import resize  # noqa: E402
@@ -156,7 +159,7 @@ def perceptual():
 
 
 def evaluate(method: str, fn, pairs, lp, *, temporal: bool) -> dict:
-    ps, ss, ls, secs = [], [], [], []
+    ps, ss, ls, gs, secs = [], [], [], [], []
     outs, gts = [], []
     for name, gt_path, lr_path in pairs:
         gt8, lr8 = read_rgb8(gt_path), read_rgb8(lr_path)
@@ -168,6 +171,7 @@ def evaluate(method: str, fn, pairs, lp, *, temporal: bool) -> dict:
         gt, sr = gt8.astype(np.float32) / 255, sr8.astype(np.float32) / 255
         ps.append(psnr(gt, sr, data_range=1.0, channel="y", crop_border=SCALE))
         ss.append(ssim(gt, sr, data_range=1.0, channel="y", crop_border=SCALE))
+        gs.append(grid_pattern(sr, data_range=1.0, period=SCALE))
         if lp is not None:
             ls.append(lp.distance(gt, sr))
         if temporal:
@@ -175,7 +179,7 @@ def evaluate(method: str, fn, pairs, lp, *, temporal: bool) -> dict:
             gts.append(gt)
         log.info("%s %s: %.2f dB %.1f s", method, name, ps[-1], secs[-1])
     res = {"psnr_y": float(np.mean(ps)), "ssim_y": float(np.mean(ss)),
-           "lpips": float(np.mean(ls)) if ls else None,
+           "lpips": float(np.mean(ls)) if ls else None, "grid": float(np.mean(gs)),
            "seconds_per_frame": float(np.mean(secs)), "frames": len(pairs),
            "per_image_psnr_y": {p[0]: round(v, 4) for p, v in zip(pairs, ps)}}
     if temporal and len(outs) > 1:
@@ -210,7 +214,7 @@ def main() -> int:
             r = evaluate(method, fn, pairs, lp, temporal=ds.startswith("Vid4"))
             results["datasets"].setdefault(ds, {})[method] = r
             rows.append([ds, method, f"{r['psnr_y']:.2f}", f"{r['ssim_y']:.4f}",
-                         "-" if r["lpips"] is None else f"{r['lpips']:.4f}",
+                         "-" if r["lpips"] is None else f"{r['lpips']:.4f}", f"{r['grid']:.2f}",
                          f"{r['seconds_per_frame']:.3f}",
                          f"{r['ewarp_x1e3']:.3f}" if "ewarp_x1e3" in r else "-",
                          f"{r['tof']:.3f}" if "tof" in r else "-"])
@@ -226,11 +230,13 @@ def main() -> int:
                                     "end": round(os.getloadavg()[0], 2)}
     results["published_bicubic"] = PUBLISHED_BICUBIC
     table = markdown_table(["dataset", "method", "PSNR-Y (dB)", "SSIM-Y", "ST-LPIPS",
-                            "s/frame", "E_warp x1e3", "tOF"], rows)
+                            "grid", "s/frame", "E_warp x1e3", "tOF"], rows)
     notes = ("PSNR/SSIM: BT.601 Y, 4-pixel border crop, outputs rounded to 8 bit. Published "
              "bicubic x4 anchors: Set5 28.42 dB / 0.8104, Set14 26.00 dB / 0.7027. ST-LPIPS is "
              "the shift-tolerant LPIPS variant (AlexNet), lower is better; it is not comparable "
-             "with published LPIPS figures. s/frame: upscaling only, wall clock on this machine's "
+             "with published LPIPS figures. grid: strength of a pattern locked to the 4-pixel "
+             "output grid (revival.metrics.artifacts.grid_pattern, 8-bit levels; the ground "
+             "truth measures about 0.2, a visible grid 1 and more). s/frame: upscaling only, wall clock on this machine's "
              "CPU (Real-ESRGAN through ncnn on CPU, gpuid=-1). E_warp (Lai et al. 2018, flow from "
              "the ground truth) and tOF (TecoGAN) on Vid4 city; ground-truth E_warp x1e3 = "
              + (f"{next(iter(results['datasets'].get('Vid4_city', {}).values()), {}).get('ewarp_gt_x1e3', float('nan')):.3f}"

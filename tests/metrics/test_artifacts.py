@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from revival.errors import ConfigError
-from revival.metrics.artifacts import blockiness, ringing
+from revival.metrics.artifacts import blockiness, grid_pattern, ringing
 from revival.stages.resize import resize
 
 
@@ -64,3 +64,25 @@ def test_ringing_jpeg_with_reference(textured):
     img[:, 30:] = 0.9
     img[:, :30] = 0.1
     assert ringing(_jpeg(img, 10), data_range=1.0, reference=img) > ringing(_jpeg(img, 95), data_range=1.0, reference=img)
+
+
+def test_grid_pattern_finds_a_pattern_on_the_4_pixel_grid_only(textured):
+    rng = np.random.default_rng(3)
+    noisy = np.clip(textured + rng.normal(0, 0.03, textured.shape), 0, 1).astype(np.float32)
+    assert grid_pattern(textured, data_range=1.0) < 0.3
+    assert grid_pattern(noisy, data_range=1.0) < 0.3
+    up = np.clip(resize(textured, scale=4, kernel="bicubic"), 0, 1)   # interpolation: no grid
+    assert grid_pattern(up, data_range=1.0) < 0.3
+    tile = np.zeros((4, 4, 1), np.float32)
+    tile[1, 2], tile[3, 0] = 3 / 255, -3 / 255        # +-3 levels at two of 16 phases
+    h, w = noisy.shape[:2]
+    gridded = noisy + np.tile(tile, (h // 4 + 1, w // 4 + 1, 1))[:h, :w]
+    assert grid_pattern(gridded, data_range=1.0) > 0.8
+    # the same pattern on a 3-pixel grid is not seen at period 4, and is at period 3
+    tile3 = np.zeros((3, 3, 1), np.float32)
+    tile3[1, 2], tile3[0, 0] = 3 / 255, -3 / 255
+    gridded3 = noisy + np.tile(tile3, (h // 3 + 1, w // 3 + 1, 1))[:h, :w]
+    assert grid_pattern(gridded3, data_range=1.0) < 0.3
+    assert grid_pattern(gridded3, data_range=1.0, period=3) > 0.8
+    with pytest.raises(ConfigError):
+        grid_pattern(textured, data_range=1.0, period=1)

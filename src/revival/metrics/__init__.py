@@ -7,7 +7,7 @@ Optional metrics (VMAF, ST-LPIPS) live in their own modules and raise
 :class:`~revival.errors.MissingDependencyError` with the install command.
 """
 
-from .artifacts import blockiness, ringing
+from .artifacts import blockiness, grid_pattern, ringing
 from .color import ciede2000, delta_e_itp
 from .compare import CompareResult, compare, compare_frames
 from .fidelity import psnr, ssim
@@ -18,6 +18,7 @@ from .temporal import flicker_index, tof, warping_error
 
 __all__ = [
     "CompareResult", "DEFAULT_KEYS", "JitterResult", "METRICS", "blockiness", "ciede2000",
-    "compare", "compare_frames", "delta_e_itp", "flicker_index", "jitter", "niqe", "psnr",
+    "compare", "compare_frames", "delta_e_itp", "flicker_index", "grid_pattern", "jitter", "niqe",
+    "psnr",
     "ringing", "ssim", "tof", "warping_error",
 ]
