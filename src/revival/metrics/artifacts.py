@@ -36,6 +36,21 @@ def _luma255(img: np.ndarray, data_range: float) -> np.ndarray:
     return luma(img) * (255.0 / check_data_range(data_range))
 
 
+def _grid_luma(image: np.ndarray, data_range: float, what: str, key: str, size: int,
+               times: int) -> np.ndarray:
+    """Luma on [0, 255] of an image checked for a grid measure: ``size`` (the grid's
+    spacing, named ``key``) an integer >= 2 and the image at least ``times`` grid cells
+    each way."""
+    img = as_image(image, name="image")
+    if int(size) != size or size < 2:
+        raise ConfigError(f"{key} must be an integer >= 2, got {size!r}", key=key)
+    h, w = img.shape[:2]
+    if h < times * size or w < times * size:
+        raise ConfigError(f"{what} needs an image of at least {times * size}x{times * size}, "
+                          f"got {w}x{h}", key="image")
+    return _luma255(img, data_range)
+
+
 def blockiness(image: np.ndarray, *, data_range: float, block: int = 8) -> float:
     """Block-edge luma steps relative to steps inside blocks.
 
@@ -50,14 +65,8 @@ def blockiness(image: np.ndarray, *, data_range: float, block: int = 8) -> float
     Raises:
         ConfigError: bad ``block`` or an image smaller than two blocks.
     """
-    img = as_image(image, name="image")
-    if int(block) != block or block < 2:
-        raise ConfigError(f"block must be an integer >= 2, got {block!r}", key="block")
-    h, w = img.shape[:2]
-    if h < 2 * block or w < 2 * block:
-        raise ConfigError(f"blockiness needs an image of at least {2 * block}x{2 * block}, "
-                          f"got {w}x{h}", key="image")
-    y = _luma255(img, data_range)
+    y = _grid_luma(image, data_range, "blockiness", "block", block, 2)
+    h, w = y.shape
     dh = np.abs(np.diff(y, axis=1))          # step between column j and j + 1
     dv = np.abs(np.diff(y, axis=0))
     bh = (np.arange(w - 1) + 1) % block == 0
@@ -78,14 +87,8 @@ def grid_pattern(image: np.ndarray, *, data_range: float, period: int = 4) -> fl
     Raises:
         ConfigError: bad ``period`` or an image smaller than four periods each way.
     """
-    img = as_image(image, name="image")
-    if int(period) != period or period < 2:
-        raise ConfigError(f"period must be an integer >= 2, got {period!r}", key="period")
-    h, w = img.shape[:2]
-    if h < 4 * period or w < 4 * period:
-        raise ConfigError(f"grid_pattern needs an image of at least {4 * period}x"
-                          f"{4 * period}, got {w}x{h}", key="image")
-    y = _luma255(img, data_range).astype(np.float32)
+    y = _grid_luma(image, data_range, "grid_pattern", "period", period, 4).astype(np.float32)
+    h, w = y.shape
     hp = y - cv2.blur(y, (5, 5), borderType=cv2.BORDER_REPLICATE)
     h, w = h - h % period, w - w % period
     means = hp[:h, :w].reshape(h // period, period, w // period, period).mean(axis=(0, 2))
