@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                 "no test-set images. Dataset terms: research use, see "
                 "../shared/train/SOURCES.md" % (scale, recipe.get("shrink")))
     gan = float(recipe.get("adversarial") or 0.0)
+    if recipe.get("init"):
+        data += (f" Initialised from {recipe['init']}, whose own training data applies too "
+                 "(see recipe.note).")
     manifest = {
         "id": args.id,
         "version": args.version,
@@ -256,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                  else argv),
                    "iterations": ck["iter"], "batch": recipe.get("batch"),
                    "patch": recipe.get("patch"), "lr": recipe.get("lr"),
-                   "loss": "L1" if gan == 0 else f"L1 + {gan:g} x hinge GAN (patch "
-                                                  "discriminator, revival.train.adversarial)",
+                   "loss": "L1" + ("" if gan == 0 else f" + {gan:g} x hinge GAN (patch "
+                                   "discriminator, revival.train.adversarial)")
+                   + ("" if not recipe.get("phase_weight") else
+                      f" + {recipe['phase_weight']:g} x grid-pattern loss"),
                    "optimizer": "Adam(0.9, 0.99), warm-up + cosine",
                    "bf16_autocast": recipe.get("bf16"), "seed": recipe.get("seed"),
                    "training_commit": recipe.get("commit")},

@@ -80,13 +80,18 @@ _MODELS: list[ModelEntry] = [
                "--threads 1 --out runs/realworld_x4 && "
                + _EXPORT + "--ckpt runs/realworld_x4/final.pt --id realworld.x4"),
     ModelEntry("perceptual.x4", 4, "x4 RGB SR that restores plausible texture: distilled from "
-               "Real-ESRGAN x4plus (teacher at training time only); invents detail, so the "
-               "forensic preset refuses it",
+               "Real-ESRGAN x4plus (teacher at training time only), then fine-tuned with a GAN "
+               "loss; invents detail, so the forensic preset refuses it",
                "python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 3 "
                "--degrade distill --distill-count 800 --data ../shared/train/BSD200_train "
                "../shared/train/T91 --patch 48 --iters 10000 --val-every 2000 --threads 1 "
                "--out runs/perceptual_x4 && "
-               + _EXPORT + "--ckpt runs/perceptual_x4/final.pt --id perceptual.x4"),
+               "python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 3 "
+               "--data ../shared/train/BSD200_train ../shared/train/T91 --patch 48 "
+               "--iters 1000 --lr 2e-4 --warmup 100 --val-every 500 --threads 1 "
+               "--adversarial 0.01 --phase-weight 1 --init runs/perceptual_x4/final.pt "
+               "--out runs/perceptual_x4_gan && "
+               + _EXPORT + "--ckpt runs/perceptual_x4_gan/final.pt --id perceptual.x4"),
     ModelEntry("deblock.x1", 1, "Same-size RGB removal of codec artifacts (blocking, ringing, "
                "mosquito noise) of H.264, MPEG-2, MPEG-4 and JPEG; never adversarial",
                "python -m revival.train.sr --arch restore_c48_b8 --scale 1 --channels 3 "
