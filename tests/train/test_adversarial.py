@@ -109,3 +109,13 @@ def test_phase_pattern_sees_a_grid_on_the_upscaling_period_and_not_smooth_conten
     pattern = phase_pattern(gridded, 4)[0, 0] - phase_pattern(texture, 4)[0, 0]
     assert pattern[0, 0] > 0.03 and pattern[2, 1] < -0.03
     assert phase_loss(gridded, other, 4) > 3 * phase_loss(texture, other, 4)
+
+
+def test_phase_weight_without_a_gan_loss_is_refused(tmp_path):
+    from revival.train.sr import main
+
+    data = write_images(tmp_path / "imgs", size=(64, 64))
+    with pytest.raises(SystemExit):
+        main(["--arch", "anchor_c4_b1", "--scale", "2", "--channels", "3", "--data", str(data),
+              "--iters", "1", "--phase-weight", "1", "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run" / "last.pt").exists()

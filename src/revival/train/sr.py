@@ -40,6 +40,17 @@ runs at training time only::
         --degrade distill --distill-count 800 --data ../shared/train/BSD200_train \
         ../shared/train/T91 --patch 48 --iters 10000 --val-every 2000 --threads 1 --out runs/perceptual_x4
 
+``perceptual.x4`` v1.1.0 is that student fine-tuned with an adversarial loss:
+``--adversarial W`` adds W times a hinge GAN loss from a spectrally normalised patch
+critic (:mod:`revival.train.adversarial`; the critic is saved and resumed with the
+run), and ``--phase-weight W`` penalises the fixed pattern on the scale x scale output
+grid that the GAN loss otherwise prints::
+
+    python -m revival.train.sr --arch anchor_c48_b8 --scale 4 --channels 3 \
+        --data ../shared/train/BSD200_train ../shared/train/T91 --patch 48 --iters 1000 \
+        --lr 2e-4 --warmup 100 --val-every 500 --threads 1 --adversarial 0.01 \
+        --phase-weight 1 --init runs/perceptual_x4/final.pt --out runs/perceptual_x4_gan
+
 Artifact removal (the recipe of ``deblock``): ``--degrade codec --scale 1`` with a
 ``restore_*`` architecture trains on real-codec round trips
 (:mod:`revival.train.codec_pairs`); one source in 25 is held out for validation,
@@ -315,6 +326,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 "codec or chain")
     if args.degrade in ("codec", "chain", "joint", "distill", "noise") and args.channels != 3:
         p.error(f"--degrade {args.degrade} trains RGB models: use --channels 3")
+    if args.adversarial < 0 or args.phase_weight < 0 or (args.phase_weight
+                                                         and not args.adversarial):
+        p.error("--adversarial and --phase-weight take weights >= 0; --phase-weight goes "
+                "with --adversarial (it corrects the pattern the GAN loss prints)")
     if args.no_val or args.degrade not in ("bicubic", "distill"):
         args.val = None
     elif args.val is not None and not (args.val / f"LRbicx{args.scale}").is_dir():
