@@ -19,6 +19,5 @@ from .temporal import flicker_index, tof, warping_error
 __all__ = [
     "CompareResult", "DEFAULT_KEYS", "JitterResult", "METRICS", "blockiness", "ciede2000",
     "compare", "compare_frames", "delta_e_itp", "flicker_index", "grid_pattern", "jitter", "niqe",
-    "psnr",
-    "ringing", "ssim", "tof", "warping_error",
+    "psnr", "ringing", "ssim", "tof", "warping_error",
 ]

@@ -231,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
                 "no test-set images. Dataset terms: research use, see "
                 "../shared/train/SOURCES.md" % (scale, recipe.get("shrink")))
     gan = float(recipe.get("adversarial") or 0.0)
+    # a student of a GAN-trained teacher invents texture like its teacher, as does a model
+    # trained with a GAN loss: the forensic preset must refuse either
+    invents = ([f"distilled from the adversarially trained {recipe.get('teacher')}"]
+               if recipe.get("degrade") == "distill" else [])
+    if gan > 0:
+        invents.append(f"trained with a GAN loss (weight {gan:g}, patch discriminator)")
     if recipe.get("init"):
         data += (f" Initialised from {recipe['init']}, whose own training data applies too "
                  "(see recipe.note).")
@@ -243,15 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         "files": files,
         "licence": "Apache-2.0 (weights trained by Revival's own code)",
         "training_data": data,
-        # a student of a GAN-trained teacher invents texture like its teacher: the forensic
-        # preset must refuse it, so it is not declared non-adversarial
-        "adversarial": recipe.get("degrade") == "distill" or gan > 0,
-        "adversarial_note": "; ".join(note for note in (
-            f"distilled from the adversarially trained {recipe.get('teacher')}"
-            if recipe.get("degrade") == "distill" else "",
-            f"trained with a GAN loss (weight {gan:g}, patch discriminator)" if gan > 0 else "",
-        ) if note) + "; synthesises texture" if recipe.get("degrade") == "distill" or gan > 0
-        else None,
+        "adversarial": bool(invents),
+        "adversarial_note": "; ".join(invents + ["synthesises texture"]) if invents else None,
         "recipe": {"command": recipe.get("command"),
                    "commands": recipe.get("commands", [recipe.get("command")]),
                    "note": args.recipe_note or None, "export_command":

@@ -79,5 +79,9 @@ def phase_pattern(x: torch.Tensor, period: int) -> torch.Tensor:
 
 
 def phase_loss(out: torch.Tensor, target: torch.Tensor, period: int) -> torch.Tensor:
-    """L1 distance between the grid patterns (:func:`phase_pattern`) of output and target."""
+    """L1 distance between the grid patterns (:func:`phase_pattern`) of output and target.
+
+    The differentiable counterpart of :func:`revival.metrics.artifacts.grid_pattern`
+    (the same high-pass and phase means, per channel, on tensors in [0, 1]).
+    """
     return F.l1_loss(phase_pattern(out, period), phase_pattern(target, period))
