@@ -96,6 +96,21 @@ def test_compare_real_clip(data):
     assert res.mean["blockiness"] > 1.05
 
 
+def test_grid_pattern_of_each_clip():
+    ref = _clip(n=2)
+    dist = [f.copy() for f in ref]
+    for f in dist:  # a +-4-level pattern at one of the 16 phases of the 4-pixel grid
+        f[1::4, 2::4] += 4 / 255
+        f[3::4, 0::4] -= 4 / 255
+    res = compare_frames(ref, dist, metrics="grid,grid_ref")
+    assert res.mean["grid_ref"] < 0.3 < 1.0 < res.mean["grid"]
+    from revival.metrics.artifacts import grid_pattern
+    assert res.per_frame["grid"][1] == pytest.approx(grid_pattern(dist[1], data_range=1.0,
+                                                                  period=4))
+    tiny = [f[:12, :12] for f in ref]
+    assert compare_frames(tiny, tiny, metrics="grid").per_frame["grid"] == [None, None]
+
+
 def test_single_images_have_no_temporal_values():
     img = _clip(n=1)
     res = compare_frames(img, img, metrics="psnr_y,ewarp,jitter")

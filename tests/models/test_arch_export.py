@@ -37,6 +37,35 @@ def test_count_params():
     assert count_params(build_arch("anchor_c8_b2", scale=2, channels=1)) == 80 + 2 * 584 + 292
 
 
+def test_one_by_one_tail_variant():
+    from revival.models.arch import receptive_radius
+
+    spec = parse_arch("anchor_c8_b2_t1", scale=2, channels=1)
+    assert spec.tail_kernel == 1 and spec.name == "anchor_c8_b2_t1"
+    assert parse_arch("anchor_c8_b2", scale=2, channels=1).tail_kernel == 3
+    with pytest.raises(ValueError, match="_t1"):
+        parse_arch("anchor_c8_b2_t5", scale=2, channels=1)
+    net, plain = (build_arch(n, scale=2, channels=1) for n in ("anchor_c8_b2_t1", "anchor_c8_b2"))
+    # the tail loses its 3x3 taps: 8*4 weights + 4 biases instead of 8*4*9 + 4
+    assert count_params(plain) - count_params(net) == 8 * 4 * 8
+    assert (receptive_radius(plain), receptive_radius(net)) == (4, 3)
+    assert net(torch.rand(1, 1, 7, 9)).shape == (1, 1, 14, 18)
+    # the receptive radius is what the network sees: a pixel 4 away changes nothing
+    torch.manual_seed(0)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    x = torch.rand(1, 1, 15, 15)
+    bumped = x.clone()
+    bumped[0, 0, 7, 11] += 1.0
+    with torch.no_grad():
+        diff = (net(bumped) - net(x)).abs()[0, 0, 14:16, 14:16]
+    assert float(diff.max()) == 0.0
+    bumped[0, 0, 7, 11] -= 1.0
+    bumped[0, 0, 7, 10] += 1.0
+    with torch.no_grad():
+        assert float((net(bumped) - net(x)).abs()[0, 0, 14:16, 14:16].max()) > 0.0
+
+
 def test_export_parity_and_dynamic_size(tmp_path):
     import onnxruntime as ort
 

@@ -165,6 +165,13 @@ def _align_size(r: np.ndarray, d: np.ndarray, policy: SizePolicy, index: int
     raise _size_error(r.shape, d.shape, f"frame {index}: ")
 
 
+def _grid(img: np.ndarray) -> float | None:
+    """Grid pattern on the 4-pixel grid (a 2-pixel one repeats on it too); None under 16x16."""
+    if min(img.shape[:2]) < 16:
+        return None
+    return artifacts.grid_pattern(img, data_range=1.0, period=4)
+
+
 class _Collector:
     """Computes the requested metrics frame by frame."""
 
@@ -203,6 +210,9 @@ class _Collector:
             v["blockiness16"].append(artifacts.blockiness(d, data_range=1.0, block=16))
         if "ringing" in w:
             v["ringing"].append(artifacts.ringing(d, data_range=1.0, reference=r))
+        for key, img in (("grid", d), ("grid_ref", r)):
+            if key in w:
+                v[key].append(_grid(img))
         if "niqe" in w:
             v["niqe"].append(self._niqe(d))
         if "niqe_ref" in w:

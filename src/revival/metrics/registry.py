@@ -55,6 +55,10 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("blockiness", "ratio", False, "frame", False, "8x8 block-edge step ratio (1 = none)"),
     MetricDef("blockiness16", "ratio", False, "frame", False, "16x16 block-edge step ratio"),
     MetricDef("ringing", "code values", False, "frame", True, "RMS ripple near reference edges"),
+    MetricDef("grid", "code values", False, "frame", False,
+              "pattern locked to the 4-pixel grid (x2/x4 upscaler artefact), distorted frame"),
+    MetricDef("grid_ref", "code values", False, "frame", False,
+              "the same grid pattern on the reference frame"),
     MetricDef("niqe", "", False, "frame", False, "NIQE of the distorted frame (no reference)"),
     MetricDef("niqe_ref", "", False, "frame", False, "NIQE of the reference frame"),
     MetricDef("jitter", "px", False, "clip", False, "residual camera shake of the distorted clip"),
@@ -66,4 +70,4 @@ if len(BY_KEY) != len(METRICS):  # pragma: no cover - guards edits of the list a
     raise RuntimeError("duplicate metric key")
 
 DEFAULT_KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "de2000", "ewarp", "tof", "flicker",
-                "blockiness", "ringing", "niqe", "jitter")
+                "blockiness", "ringing", "grid", "grid_ref", "niqe", "jitter")
