@@ -225,10 +225,32 @@ def test_init_into_a_deeper_network_starts_as_the_trained_one(tmp_path, deep):
     assert len(trained) == 2
     assert torch.equal(dst.body[trained[0]].weight, src.body[0].weight)
     assert torch.equal(dst.body[trained[1]].weight, src.body[1].weight)
-    # a different width is not deepened: those body tensors are re-initialised
-    wide = build_arch("anchor_c16_b4", scale=2, channels=3)
-    skipped = load_init(wide, tmp_path / "s.pt")
-    assert "body.0.weight" in skipped and "body.3.weight" in skipped
+
+
+@pytest.mark.parametrize("arch,scale", [("anchor_c16_b2", 2), ("anchor_c16_b4", 2),
+                                        ("restore_c16_b3", 1)])
+def test_init_into_a_wider_network_starts_as_the_trained_one(tmp_path, arch, scale):
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.train.sr import load_init
+
+    narrow = arch.replace("c16", "c8").replace("_b4", "_b2").replace("_b3", "_b2")
+    src = randomised_checkpoint(torch, tmp_path / "s.pt", narrow, scale=scale, seed=5)
+    torch.manual_seed(6)
+    dst = build_arch(arch, scale=scale, channels=3)
+    assert load_init(dst, tmp_path / "s.pt") == []
+    x = torch.rand(2, 3, 10, 12)
+    with torch.no_grad():
+        want, got = src(x), dst(x)
+    assert float(want.abs().mean()) > 0.1
+    assert torch.allclose(got, want, atol=1e-5)
+    # the new channels are live (random weights in) and read with zero weights (out)
+    assert float(dst.head.weight[8:].abs().mean()) > 0.01
+    assert float(dst.body[0].weight[:8, 8:].abs().max()) == 0.0
+    assert float(dst.tail.weight[:, 8:].abs().max()) == 0.0
+    # so one training step moves the zero weights that read them
+    dst(x).sum().backward()
+    assert float(dst.tail.weight.grad[:, 8:].abs().max()) > 0.0
 
 
 def test_init_into_a_deeper_restore_net_starts_as_the_trained_one(tmp_path):

@@ -203,13 +203,53 @@ def deepen(state: dict, own: dict) -> dict:
     return out
 
 
+def widen(state: dict, own: dict) -> dict:
+    """Map a narrower network's convolutions into a wider one with the same layout.
+
+    For :class:`~revival.models.arch.AnchorSR` and
+    :class:`~revival.models.arch.RestoreNet` states whose head has fewer output channels
+    than ``own``'s: each trained kernel fills the top-left block of the wider one, the
+    trained channels get zero weights from the new ones, and the new channels keep
+    ``own``'s random initialisation (zero bias). The trained channels then compute what
+    they did (in both networks every channel is a ReLU output, and the tail reads only
+    trained channels), so the wider network starts as exactly the trained one, and the
+    new channels, whose outputs are not zero, receive gradients through the zero weights
+    that read them. Any other state is returned as it is.
+    """
+    if "head.weight" not in state or "head.weight" not in own:
+        return state
+    if not 0 < state["head.weight"].shape[0] < own["head.weight"].shape[0]:
+        return state
+    convs = ["head", *(f"body.{i}" for i in range(_body_count(state))), "tail"]
+    out = dict(state)
+    for k in convs:
+        w, b = f"{k}.weight", f"{k}.bias"
+        if any(key not in src for key in (w, b) for src in (state, own)):
+            return state
+        old, new = state[w], own[w].clone()
+        o, i = old.shape[:2]
+        if old.shape[2:] != new.shape[2:] or o > new.shape[0] or i > new.shape[1]:
+            return state
+        if (k == "head" and i != new.shape[1]) or (k == "tail" and o != new.shape[0]):
+            return state  # other image channels, frames or scale: not a wider copy
+        new[:o, :i] = old
+        new[:o, i:] = 0.0
+        bias = torch.zeros_like(own[b])
+        bias[:o] = state[b]
+        out[w], out[b] = new, bias
+    log.info("widened %d convolutions from %d to %d channels", len(convs),
+             state["head.weight"].shape[0], own["head.weight"].shape[0])
+    return out
+
+
 def load_init(net: torch.nn.Module, path: Path) -> list[str]:
     """Copy every tensor of checkpoint ``path`` whose name and shape match; return the skipped.
 
     ``path`` may also be an exported ``.onnx`` file (a shipped model): its initialisers
     carry the network's parameter names, so fine-tuning can start from the weights in
-    the repository. A network with more body convolutions of the same width starts as
-    the trained one with identity convolutions between (:func:`deepen`).
+    the repository. A network with more body convolutions starts as the trained one with
+    identity convolutions between (:func:`deepen`), and a wider one with the trained
+    channels in place and new channels that are read with zero weights (:func:`widen`).
     """
     if Path(path).suffix == ".onnx":
         import onnx
@@ -221,7 +261,7 @@ def load_init(net: torch.nn.Module, path: Path) -> list[str]:
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("model", state)
     own = net.state_dict()
-    state = deepen(state, own)
+    state = deepen(widen(state, own), own)
 
     def widens(k: str) -> bool:
         # a single-frame head into a multi-frame one: the same kernel on fewer input channels
