@@ -63,7 +63,12 @@ _MODELS: list[ModelEntry] = [
                "python -m revival.train.sr --arch anchor_c16_b3 --channels 1 "
                "--data ../shared/train/T91 ../shared/train/BSD200_train --scale 2 --patch 64 "
                "--iters 30000 --lr 1e-3 --threads 1 --val-every 5000 --out runs/fast_x2 && "
-               + _EXPORT + "--ckpt runs/fast_x2/final.pt --id fast.x2"),
+               + _EXPORT + "--ckpt runs/fast_x2/final.pt --id fast.x2 (v1.0.0) && "
+               "python -m revival.train.sr --arch anchor_c16_b3_t1 --channels 1 "
+               "--data ../shared/train/T91 ../shared/train/BSD200_train --scale 2 --patch 64 "
+               "--iters 20000 --lr 5e-4 --warmup 200 --threads 1 --val-every 5000 "
+               "--init runs/fast_x2/final.pt --out runs/fast_c16_b3_t1 && "
+               + _EXPORT + "--ckpt runs/fast_c16_b3_t1/final.pt --id fast.x2 --version 2.0.0"),
     ModelEntry("realworld.x2", 2, "x2 RGB SR for real footage: denoises, deblocks and upscales "
                "in one pass (trained on a blur / sensor noise / JPEG-or-codec chain); never "
                "adversarial",
