@@ -334,8 +334,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--init", type=Path, default=None, help="initialise from a checkpoint "
-                   "or an exported .onnx file "
-                   "(tensors with matching names and shapes)")
+                   "or an exported .onnx file (tensors with matching names and shapes; a "
+                   "narrower or shallower network of the same family is widened or deepened "
+                   "so that training starts from exactly its output)")
     p.add_argument("--val", type=Path, default=None,
                    help="also score this test set (<set>/LRbicx<s>, <set>/GTmod12) at each "
                    "validation, for monitoring only: checkpoints are chosen on held-out "
