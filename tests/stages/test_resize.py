@@ -69,9 +69,10 @@ def test_bad_parameters() -> None:
 
 @pytest.mark.parametrize("kernel", ["lanczos", "bicubic", "bilinear"])
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_integer_upscale_fast_path_equals_general_path(kernel: str, scale: int) -> None:
+@pytest.mark.parametrize("shape", [(13, 19, 3), (13, 19), (13, 19, 1), (13, 19, 2), (13, 19, 4)])
+def test_integer_upscale_fast_path_equals_general_path(kernel: str, scale: int, shape) -> None:
     """float32 integer upscaling uses polyphase OpenCV filters; float64 takes the general path."""
-    img = np.random.default_rng(scale).random((13, 19, 3)).astype(np.float32)
+    img = np.random.default_rng(scale).random(shape).astype(np.float32)
     fast = resize(img, scale=scale, kernel=kernel)
     general = resize(img.astype(np.float64), scale=scale, kernel=kernel)
     assert fast.dtype == np.float32 and fast.shape == general.shape

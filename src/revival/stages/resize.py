@@ -78,16 +78,18 @@ def _upscale_axis_integer(img: np.ndarray, scale: int, axis: int, kernel: str) -
     kernels, anchor = _phase_kernels(scale, kernel)
     work = np.ascontiguousarray(img, dtype=np.float32)
     # one 1-D filter2D per phase (sepFilter2D with a unit kernel across gave the same sums,
-    # more slowly), then the phases interleaved in one pass by stacking them next to the axis
+    # more slowly), then the phases interleaved in one pass
+    shape = list(work.shape)
+    shape[axis] *= scale
     if axis == 0:
         phases = [cv2.filter2D(work, -1, k[:, None], anchor=(0, anchor),
                                borderType=cv2.BORDER_REFLECT) for k in kernels]
-    else:
-        phases = [cv2.filter2D(work, -1, k[None, :], anchor=(anchor, 0),
-                               borderType=cv2.BORDER_REFLECT) for k in kernels]
-    shape = list(work.shape)
-    shape[axis] *= scale
-    return np.stack(phases, axis=axis + 1).reshape(shape)
+        return np.stack(phases, axis=1).reshape(shape)  # whole rows: contiguous copies
+    phases = [cv2.filter2D(work, -1, k[None, :], anchor=(anchor, 0),
+                           borderType=cv2.BORDER_REFLECT) for k in kernels]
+    # along rows the phases alternate pixel by pixel: cv2.merge puts them side by side as
+    # channels, which is that interleave (a third of np.stack's time at 1440x2560x2)
+    return cv2.merge(phases).reshape(shape)
 
 
 def _resize_axis(img: np.ndarray, n_out: int, axis: int, kernel: str, antialias: bool) -> np.ndarray:
