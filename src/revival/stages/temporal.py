@@ -176,14 +176,6 @@ def auto_flow_scale(width: int, source_width: int | None = None) -> float:
     return max(min(0.5, _FLOW_WIDTH / width), 0.25 * content / width)
 
 
-def _clamp01(image: np.ndarray) -> None:
-    """Clip a C-contiguous float32 array to [0, 1] in place (two threshold passes, about
-    4x faster than cv2.min and cv2.max on a 720p frame)."""
-    flat = image.reshape(image.shape[0], -1)
-    cv2.threshold(flat, 1.0, 1.0, cv2.THRESH_TRUNC, dst=flat)
-    cv2.threshold(flat, 0.0, 0.0, cv2.THRESH_TOZERO, dst=flat)
-
-
 def _excess(diff: np.ndarray, mask: np.ndarray, box: int, *, structured: bool = False) -> np.ndarray:
     """Local mean squared difference minus twice its median over ``mask`` (the noise floor).
 
@@ -403,7 +395,8 @@ def temporal_step(state: TemporalState, processed: np.ndarray, source: np.ndarra
         out = cv2.add(processed, cv2.multiply(correction, cv2.merge([weight, weight, weight])))
     else:
         out = cv2.blendLinear(warped, processed, weight, 1.0 - weight)
-    _clamp01(out)
+    np.clip(out, 0.0, 1.0, out=out)  # in place: 1.2 ms per 720p frame, where a pair of
+    # cv2.threshold passes took 1.6 ms on one thread and 4.2 on two
     state.prev_out = out
     state.prev_proc_small = downscale(grey(out), size)
     state.prev_src_small = src_g
