@@ -253,6 +253,16 @@ def test_init_into_a_wider_network_starts_as_the_trained_one(tmp_path, arch, sca
     assert float(dst.tail.weight.grad[:, 8:].abs().max()) > 0.0
 
 
+def test_a_wider_unet_is_not_widened(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.models.arch import build_arch
+    from revival.train.sr import load_init
+
+    randomised_checkpoint(torch, tmp_path / "u.pt", "unet_c8_b2", scale=1, seed=7)
+    skipped = load_init(build_arch("unet_c16_b2", scale=1, channels=3), tmp_path / "u.pt")
+    assert "head.weight" in skipped and "enc.0.weight" in skipped
+
+
 def test_init_into_a_deeper_restore_net_starts_as_the_trained_one(tmp_path):
     torch = pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
     from revival.models.arch import build_arch

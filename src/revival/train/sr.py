@@ -220,6 +220,9 @@ def widen(state: dict, own: dict) -> dict:
         return state
     if not 0 < state["head.weight"].shape[0] < own["head.weight"].shape[0]:
         return state
+    if any(k.endswith(".weight") and k.split(".")[0] not in ("head", "body", "tail")
+           for k in own):
+        return state  # other layers (a U-Net's levels) would not follow
     convs = ["head", *(f"body.{i}" for i in range(_body_count(state))), "tail"]
     out = dict(state)
     for k in convs:
