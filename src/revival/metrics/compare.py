@@ -166,10 +166,12 @@ def _align_size(r: np.ndarray, d: np.ndarray, policy: SizePolicy, index: int
 
 
 def _grid(img: np.ndarray) -> float | None:
-    """Grid pattern on the 4-pixel grid (a 2-pixel one repeats on it too); None under 16x16."""
-    if min(img.shape[:2]) < 16:
+    """Grid pattern on the 4-pixel grid (a 2-pixel one repeats on it too); None for frames
+    too small for it (under four periods each way)."""
+    try:
+        return artifacts.grid_pattern(img, data_range=1.0, period=4)
+    except ConfigError:
         return None
-    return artifacts.grid_pattern(img, data_range=1.0, period=4)
 
 
 class _Collector:
