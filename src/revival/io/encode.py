@@ -36,6 +36,11 @@ _DEFAULTS = {
     "ffv1": {"level": "3", "slicecrc": "1"},
 }
 _CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63)}
+# speed presets each encoder accepts: x264 and x265 by name (fastest first), SVT-AV1 by
+# number (-1 slowest .. 13 fastest; FFmpeg's wrapper takes that range)
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+_SVT_PRESETS = range(-1, 14)
 # x265 stamps the first packets with dts = pts - (pts of frame 2 - pts of frame 0), B-frames
 # with b-pyramid (every preset) delaying decode by two frames, but it only learns that delay
 # when frame 2 (0-based) arrives; before that it reads an uninitialised value, so an encode of
@@ -53,7 +58,8 @@ class EncodeOptions:
     Attributes:
         codec: ``"h264"``, ``"h265"``, ``"av1"`` or ``"ffv1"`` (lossless).
         crf: constant rate factor (lower is better; ignored for ffv1); None = codec default.
-        preset: encoder speed preset (x264/x265 names, SVT-AV1 0-13); None = default.
+        preset: encoder speed preset (x264/x265 names, SVT-AV1 -1 to 13); None = the
+            output preset's choice for this codec, else the encoder default.
         bit_depth: output bits per sample; None keeps the source's when the codec can.
     """
 
@@ -71,6 +77,8 @@ class EncodeOptions:
             if not lo <= self.crf <= hi:
                 raise ConfigError(f"crf for {self.codec} must be in [{lo}, {hi}], got {self.crf}",
                                   key="crf")
+        if self.preset is not None:
+            check_encoder_preset(name, self.preset)
         if self.bit_depth is not None and self.bit_depth not in (8, 10, 12, 16):
             raise ConfigError(f"bit depth must be 8, 10, 12 or 16, got {self.bit_depth}",
                               key="bit_depth")
@@ -80,6 +88,30 @@ class EncodeOptions:
             raise ConfigError(f"{self.codec} writes {depths}-bit video, not {self.bit_depth}-bit; "
                               f"use --codec {other} for {self.bit_depth}-bit or a bit depth "
                               f"{self.codec} can write", key="bit_depth")
+
+
+def check_encoder_preset(encoder: str, preset: str) -> None:
+    """Raise ConfigError unless ``preset`` is a speed preset of ``encoder`` (an FFmpeg name).
+
+    Checked before anything is decoded: libx264 itself only refuses a bad name when the
+    first frame is encoded.
+    """
+    if encoder in ("libx264", "libx265"):
+        if str(preset) not in X26X_PRESETS:
+            raise ConfigError(f"{encoder} has no preset {preset!r}; expected one of "
+                              f"{', '.join(X26X_PRESETS)} (fastest first)", key="preset")
+        return
+    if encoder == "libsvtav1":
+        try:
+            ok = int(str(preset)) in _SVT_PRESETS
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"SVT-AV1 presets are numbers from {_SVT_PRESETS.start} (slowest) "
+                              f"to {_SVT_PRESETS.stop - 1} (fastest), got {preset!r}",
+                              key="preset")
+        return
+    raise ConfigError(f"{encoder} has no speed presets; drop the preset", key="preset")
 
 
 def fmt_name(container: av.container.Container) -> str:

@@ -9,13 +9,22 @@ A preset is a TOML file::
     scale = 2.0
     kernel = "lanczos"
 
+    [encode.h264]      # optional: encoder defaults of this preset, per output codec
+    preset = "veryfast"
+
 The CLI, the Python API and remote workers build identical pipelines from the
 same :class:`PipelineConfig`. Unknown keys and out-of-range values raise
 :class:`~revival.errors.ConfigError` naming the key.
+
+The ``encode`` table only sets defaults: a codec setting given explicitly (the CLI's
+``--crf`` and ``--encoder-preset``, or the fields of an
+:class:`~revival.io.encode.EncodeOptions`) wins, and a codec the table does not name keeps
+the encoder's own defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -24,10 +33,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ConfigError
+from ..io.encode import EncodeOptions
+from ..io.formats import CODECS
 from ..stages.registry import stage_class
 from .pipeline import Pipeline
 
-_TOP_KEYS = {"description", "stages"}
+_TOP_KEYS = {"description", "stages", "encode"}
+_ENCODE_KEYS = ("crf", "preset")
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class PipelineConfig:
     stages: tuple[str, ...] = ()
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     description: str = ""
+    encode: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PipelineConfig:
@@ -55,7 +68,8 @@ class PipelineConfig:
             params[key] = dict(value)
         for name in stages:
             stage_class(name)
-        cfg = cls(tuple(stages), params, str(data.get("description", "")))
+        cfg = cls(tuple(stages), params, str(data.get("description", "")),
+                  _encode_table(data.get("encode", {})))
         cfg.build()  # validate every parameter now, not when frames flow
         return cfg
 
@@ -63,7 +77,18 @@ class PipelineConfig:
         out: dict[str, Any] = {"description": self.description, "stages": list(self.stages)}
         for name, values in self.params.items():
             out[name] = dict(values)
+        if self.encode:
+            out["encode"] = {codec: dict(v) for codec, v in self.encode.items()}
         return out
+
+    def encode_options(self, options: EncodeOptions) -> EncodeOptions:
+        """``options`` with the CRF and speed preset this config sets for its codec filled in
+        where ``options`` leaves them unset (None)."""
+        table = self.encode.get(options.codec, {})
+        return dataclasses.replace(
+            options,
+            crf=options.crf if options.crf is not None else table.get("crf"),
+            preset=options.preset if options.preset is not None else table.get("preset"))
 
     def with_stages(self, stages: list[str]) -> PipelineConfig:
         return PipelineConfig.from_dict({**self.to_dict(), "stages": stages})
@@ -99,6 +124,9 @@ class PipelineConfig:
         for name, values in self.params.items():
             lines += ["", f"[{name}]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+        for codec, values in self.encode.items():
+            lines += ["", f"[encode.{codec}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -107,6 +135,43 @@ class PipelineConfig:
             return cls.from_dict(tomllib.loads(text))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML: {exc}") from None
+
+
+def _encode_table(table: Any) -> dict[str, dict[str, Any]]:
+    """The validated ``encode`` table: ``{codec: {"crf": int, "preset": str}}``.
+
+    Raises:
+        ConfigError: not a table of tables, an unknown codec or key, or a value the codec
+            refuses (a CRF out of its range, a speed preset it does not have).
+    """
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"'encode' must be a table of codec tables, e.g. [encode.h264], got "
+                          f"{table!r}", key="encode")
+    out: dict[str, dict[str, Any]] = {}
+    for codec, values in table.items():
+        if codec not in CODECS:
+            raise ConfigError(f"[encode.{codec}]: unknown codec; expected one of "
+                              f"{', '.join(CODECS)}", key=f"encode.{codec}")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"[encode.{codec}] must be a table with {' and/or '.join(_ENCODE_KEYS)}",
+                              key=f"encode.{codec}")
+        unknown = set(values) - set(_ENCODE_KEYS)
+        if unknown:
+            raise ConfigError(f"[encode.{codec}]: unknown key(s) {sorted(unknown)}; expected "
+                              f"{' and/or '.join(_ENCODE_KEYS)}", key=f"encode.{codec}")
+        crf = values.get("crf")
+        if crf is not None and (isinstance(crf, bool) or not isinstance(crf, int)):
+            raise ConfigError(f"[encode.{codec}] crf must be a whole number, got {crf!r}",
+                              key=f"encode.{codec}.crf")
+        preset = values.get("preset")
+        if preset is not None:
+            preset = str(preset)
+        try:
+            EncodeOptions(codec=codec, crf=crf, preset=preset)  # the codec's own checks
+        except ConfigError as exc:
+            raise ConfigError(f"[encode.{codec}]: {exc}", key=f"encode.{codec}") from None
+        out[codec] = {k: v for k, v in (("crf", crf), ("preset", preset)) if v is not None}
+    return out
 
 
 def _toml_value(v: Any) -> str:

@@ -164,7 +164,9 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
         stages: replaces the preset's stage list.
         overrides: ``{"stage.param": value}``.
         scale: sets ``scale`` of every stage in the pipeline that has one.
-        encode: codec settings for video output (default: H.264, or by extension).
+        encode: codec settings for video output (default: H.264, or by extension). A CRF
+            or speed preset left unset here comes from the preset's ``[encode.<codec>]``
+            table where it has one.
         overwrite: replace an existing output.
         keep_partial: on a decode failure keep what was written at ``output``.
         color: colour of the input, overriding its tags.
@@ -201,7 +203,8 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
                 "frames; give a folder name (no extension) to write one image per frame",
                 path=out_path)
         if kind == "video":
-            options = encode or EncodeOptions(codec=DEFAULT_CODEC.get(out_path.suffix.lower(), "h264"))
+            options = cfg.encode_options(
+                encode or EncodeOptions(codec=DEFAULT_CODEC.get(out_path.suffix.lower(), "h264")))
             writer: VideoWriter | ImageWriter = VideoWriter(
                 out_path, spec_out, options=options,
                 source=reader if isinstance(reader, VideoReader) else None)
