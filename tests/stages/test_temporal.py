@@ -290,3 +290,26 @@ def test_automatic_flow_scale_follows_the_content_resolution():
     assert auto_flow_scale(2560, 1280) == 0.125               # 2x of 720p: 320 px of flow
     assert auto_flow_scale(704, 176) == pytest.approx(320 / 704)  # small sources: ~320 px
     assert auto_flow_scale(1280, 1920) == 0.25                # a larger source changes nothing
+
+
+def test_history_shift_is_shorter_only_after_an_upscale(monkeypatch):
+    # under a pan the history is shifted with 16 taps, or 8 when the output is at least 2x
+    # the source (band-limited content); the dense-flow parts are not affected
+    import revival.stages.temporal as temporal_module
+    from revival.flow.warping import shift as real_shift
+
+    seen: list[tuple[tuple[int, ...], int]] = []
+
+    def spy(image, dx, dy, *, half=8):
+        seen.append((image.shape[:2], half))
+        return real_shift(image, dx, dy, half=half)
+
+    monkeypatch.setattr(temporal_module, "shift", spy)
+    gt, _ = _clip(frames=4, velocity=(1.3, 0.4))
+    src, proc = _per_frame(gt, sigma=0.01)  # little noise: every step is seen as a pan
+    big = np.stack([cv2.resize(f, (2 * W, 2 * H), interpolation=cv2.INTER_CUBIC) for f in proc])
+    for processed, sources, half in ((proc, src, 8), (big, src, 4), (big, big, 8)):
+        seen.clear()
+        stabilise_temporal(processed, sources)
+        full = [h for shape, h in seen if shape == processed.shape[1:3]]
+        assert full and set(full) == {half}, (processed.shape, sources.shape, seen)
