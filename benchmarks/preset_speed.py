@@ -79,7 +79,9 @@ def main() -> int:
     notes = ("Whole clips through `revival.restore` with the CLI's allocator setting, best of "
              f"{args.repeat} runs; 'of which temporal' = time with the preset minus time with "
              "`temporal.strength=0`; 'copy' = the same clip decoded and re-encoded without "
-             "stages (the floor of any preset). Encoding: each preset's default codec settings.")
+             "stages at the input size, x264 preset medium (the floor of any preset that keeps the "
+             "size). Encoding: each preset's own settings (H.264 CRF 18, x264 preset medium; "
+             "`fast` sets veryfast in its [encode.h264] table).")
     write_results("preset_speed", {"runs": results, "repeat": args.repeat}, table, notes=notes)
     return 0
 
