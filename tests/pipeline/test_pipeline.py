@@ -149,3 +149,56 @@ def test_stages_that_need_the_source_get_the_pipeline_input() -> None:
     out = list(pipeline.run(iter(frames(5))))
     assert len(out) == 5
     assert all(f.rgb.shape == (4, 5, 3) and np.all(f.rgb == 0) for f in out)
+
+
+class _Threads(Window):
+    """Window stage that records the thread each frame is processed on."""
+
+    def __init__(self, params=None) -> None:
+        super().__init__(params)
+        self.threads: list[str] = []
+
+    def process(self, window, *, state=None):
+        import threading
+        self.threads.append(threading.current_thread().name)
+        return super().process(window, state=state) + window[0]
+
+
+def _stage_threads() -> list:
+    import threading
+    return [t for t in threading.enumerate() if t.name == "revival-stage"]
+
+
+def test_earlier_stages_run_on_their_own_threads_with_unchanged_output() -> None:
+    import threading
+    first, second = _Threads(), _Threads()
+    out = [f.rgb for f in Pipeline([first, second]).run(iter(frames(9)))]
+    expected = [f.rgb for f in run_stage(_Threads(), run_stage(_Threads(), iter(frames(9))))]
+    assert len(out) == 9 and all(np.array_equal(a, b) for a, b in zip(out, expected))
+    assert set(first.threads) == {"revival-stage"}
+    assert set(second.threads) == {threading.current_thread().name}
+    assert not _stage_threads()
+
+
+def test_failure_in_an_earlier_stage_reaches_the_caller_and_stops_its_thread() -> None:
+    class Boom(Window):
+        def process(self, window, *, state=None):
+            raise ZeroDivisionError("bad")
+
+    with pytest.raises(StageError) as info:
+        list(Pipeline([Boom(), Window()]).run(iter(frames(4))))
+    assert info.value.stage == "window-test" and info.value.frame_index == 0
+    assert not _stage_threads()
+
+
+def test_stopping_early_ends_the_stage_threads_and_bounds_the_lead() -> None:
+    from revival.pipeline.pipeline import PREFETCH
+    first = _Threads()
+    run = Pipeline([first, Window()]).run(iter(frames(50)))
+    for _ in range(3):
+        next(run)
+    run.close()
+    assert not _stage_threads()
+    # three frames out of the second stage need four from the first (window future 1); the
+    # first stage may be PREFETCH frames ahead of that, plus the one it was working on
+    assert 4 <= len(first.threads) <= 4 + PREFETCH + 1 + sum(Window.window)

@@ -4,11 +4,19 @@ Each stage sees a temporal window of ``past + 1 + future`` frames; the pipeline
 keeps only those frames alive, so memory is set by the largest window, never by
 the length of the video. Frames in equals frames out: every output frame keeps
 the index and pts of the input frame it was made from.
+
+Every stage but the last runs on its own thread, up to ``PREFETCH`` frames ahead of the
+next stage, so that consecutive stages work on different frames at the same time (the
+heavy work of every stage releases the GIL). Each stage still sees its frames in order
+on one thread, so outputs are the same as when the stages run in turn.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
@@ -73,6 +81,58 @@ def run_stage(stage: Stage, frames: Iterable[Frame], *, state: Any = None,
             first += 1
 
 
+PREFETCH = 2  # frames a stage may run ahead of the stage after it
+_END = object()
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
+def prefetch(stream: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame]:
+    """Iterate ``stream`` on a worker thread, at most ``depth`` items ahead of the caller.
+
+    An exception raised by ``stream`` is raised here, at the point where its item would
+    have come. Closing this generator (or an exception in the caller) stops the worker
+    after the item it is working on, and waits for it.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in stream:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consuming thread
+            put(_Failure(exc))
+
+    worker = threading.Thread(target=work, name="revival-stage", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 class Pipeline:
     """An ordered list of configured stages.
 
@@ -113,21 +173,31 @@ class Pipeline:
         states = [s.start() for s in self.stages]
         source_past = [s.window[0] for s in self.stages if getattr(s, "needs_source", False)]
         originals: dict[int, Frame] | None = {} if source_past else None
+        lock = threading.Lock()  # the first stage's thread adds originals, this one drops them
 
         def tap(stream: Iterable[Frame]) -> Iterator[Frame]:
             for position, frame in enumerate(stream):
-                originals[position] = frame  # type: ignore[index]
+                with lock:
+                    originals[position] = frame  # type: ignore[index]
                 yield frame
 
         stream: Iterable[Frame] = tap(frames) if originals is not None else frames
-        for stage, state in zip(self.stages, states):
+        threaded: list[Iterator[Frame]] = []
+        for k, (stage, state) in enumerate(zip(self.stages, states)):
             stream = run_stage(stage, stream, state=state, originals=originals)
+            if k < len(self.stages) - 1:
+                stream = prefetch(stream)
+                threaded.append(stream)
         try:
             for position, frame in enumerate(stream):
                 yield frame
                 if originals is not None:
-                    for old in [k for k in originals if k <= position - max(source_past)]:
-                        del originals[old]
+                    # every stage that reads originals is at this frame or ahead of it
+                    with lock:
+                        for old in [k for k in originals if k <= position - max(source_past)]:
+                            del originals[old]
         finally:
+            for t in reversed(threaded):  # stop the stage threads before their states go
+                t.close()  # type: ignore[attr-defined]
             for stage, state in zip(self.stages, states):
                 stage.flush(state)
