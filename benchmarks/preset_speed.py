@@ -78,7 +78,9 @@ def main() -> int:
                             "of which temporal", "decode + encode alone (copy)"], rows)
     notes = ("Whole clips through `revival.restore` with the CLI's allocator setting, best of "
              f"{args.repeat} runs; 'of which temporal' = time with the preset minus time with "
-             "`temporal.strength=0`; 'copy' = the same clip decoded and re-encoded without "
+             "`temporal.strength=0` (stages run on their own threads and overlap, so this is "
+             "the wall time `temporal` adds, not its own cost; run-to-run noise can make it "
+             "negative); 'copy' = the same clip decoded and re-encoded without "
              "stages at the input size, x264 preset medium (the floor of any preset that keeps the "
              "size). Encoding: each preset's own settings (H.264 CRF 18, x264 preset medium; "
              "`fast` sets veryfast in its [encode.h264] table).")
