@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import queue
 import tempfile
 import threading
@@ -32,10 +31,10 @@ from ..io.images import ImageReader, ImageWriter, is_image_path
 from ..io.decode import VideoReader
 from ..stages.registry import stage_class
 from .config import PipelineConfig, load_preset
+from .handoff import END, Failure, put_until
 from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-_END = object()
 _QUEUE = 6
 
 
@@ -66,11 +65,6 @@ class RestoreResult:
     input_spec: VideoSpec
     output_spec: VideoSpec
     stages: tuple[str, ...]
-
-
-@dataclass
-class _Failure:
-    exc: BaseException
 
 
 def open_input(path: str | Path, *, color: ColorInfo | None = None,
@@ -230,13 +224,7 @@ def _run(reader: VideoReader | ImageReader, pipeline: Pipeline, writer: VideoWri
     start = time.perf_counter()
 
     def put(q: queue.Queue, item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_until(q, item, stop)
 
     def get(q: queue.Queue) -> object:
         while True:
@@ -244,7 +232,7 @@ def _run(reader: VideoReader | ImageReader, pipeline: Pipeline, writer: VideoWri
                 return q.get(timeout=0.1)
             except queue.Empty:
                 if stop.is_set():
-                    return _END
+                    return END
 
     def decode() -> None:
         try:
@@ -253,16 +241,16 @@ def _run(reader: VideoReader | ImageReader, pipeline: Pipeline, writer: VideoWri
                     frame.rgb  # convert here, in parallel with processing
                 if not put(q_in, frame):
                     return
-            put(q_in, _END)
+            put(q_in, END)
         except BaseException as exc:  # handed to the main thread
-            put(q_in, _Failure(exc))
+            put(q_in, Failure(exc))
 
     def inputs() -> Iterator[Frame]:
         while True:
             item = get(q_in)
-            if item is _END:
+            if item is END:
                 return
-            if isinstance(item, _Failure):
+            if isinstance(item, Failure):
                 raise item.exc
             yield item  # type: ignore[misc]
 
@@ -271,7 +259,7 @@ def _run(reader: VideoReader | ImageReader, pipeline: Pipeline, writer: VideoWri
         try:
             while True:
                 item = get(q_out)
-                if item is _END:
+                if item is END:
                     return
                 if done == 0:
                     writer.set_rotation(reader.rotation)
@@ -301,7 +289,7 @@ def _run(reader: VideoReader | ImageReader, pipeline: Pipeline, writer: VideoWri
         writer.abort()
         raise
     if not stop.is_set():
-        put(q_out, _END)
+        put(q_out, END)
     enc_t.join()
     stop.set()
     dec_t.join(timeout=5)

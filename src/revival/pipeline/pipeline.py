@@ -16,7 +16,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
@@ -24,6 +23,7 @@ import numpy as np
 from ..errors import RevivalError, StageError
 from ..frames.frame import Frame
 from ..frames.spec import VideoSpec
+from .handoff import END, Failure, put_until
 from .stage import Stage
 
 
@@ -82,12 +82,6 @@ def run_stage(stage: Stage, frames: Iterable[Frame], *, state: Any = None,
 
 
 PREFETCH = 2  # frames a stage may run ahead of the stage after it
-_END = object()
-
-
-@dataclass
-class _Failure:
-    exc: BaseException
 
 
 def prefetch(stream: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame]:
@@ -100,32 +94,23 @@ def prefetch(stream: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame]:
     items: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def work() -> None:
         try:
             for item in stream:
-                if not put(item):
+                if not put_until(items, item, stop):
                     return
-            put(_END)
+            put_until(items, END, stop)
         except BaseException as exc:  # handed to the consuming thread
-            put(_Failure(exc))
+            put_until(items, Failure(exc), stop)
 
     worker = threading.Thread(target=work, name="revival-stage", daemon=True)
     worker.start()
     try:
         while True:
             item = items.get()
-            if item is _END:
+            if item is END:
                 return
-            if isinstance(item, _Failure):
+            if isinstance(item, Failure):
                 raise item.exc
             yield item
     finally:
