@@ -58,8 +58,8 @@ class EncodeOptions:
     Attributes:
         codec: ``"h264"``, ``"h265"``, ``"av1"`` or ``"ffv1"`` (lossless).
         crf: constant rate factor (lower is better; ignored for ffv1); None = codec default.
-        preset: encoder speed preset (x264/x265 names, SVT-AV1 -1 to 13); None = the
-            output preset's choice for this codec, else the encoder default.
+        preset: encoder speed preset (x264/x265 names, SVT-AV1 -1 to 13); None = what
+            the pipeline preset's ``[encode.<codec>]`` table sets, else the encoder default.
         bit_depth: output bits per sample; None keeps the source's when the codec can.
     """
 
