@@ -374,3 +374,21 @@ def test_hevc_mp4_of_one_or_two_frames_always_writes(tmp_path: Path, frames: int
         assert all(d <= p for p, d in packets), packets
         if frames == 5:
             assert any(d < p for p, d in packets), packets  # B-frame delay kept
+
+
+@pytest.mark.parametrize("size, pool", [((64, 48), False), ((352, 288), False), ((640, 360), True)])
+def test_x265_thread_pool_is_off_for_small_frames(tmp_path, size, pool):
+    # libx265's lookahead can crash at the flush when its thread pool is on; small frames,
+    # where the pool buys no speed, are encoded without it
+    from revival.frames.color import ColorInfo
+    from revival.frames.spec import VideoSpec
+    from revival.io.encode import EncodeOptions, VideoWriter
+
+    spec = VideoSpec(width=size[0], height=size[1], color=ColorInfo.bt709())
+    w = VideoWriter(tmp_path / "a.mkv", spec, options=EncodeOptions(codec="h265"))
+    try:
+        params = w.video.options["x265-params"].split(":")
+        assert "log-level=error" in params
+        assert ("pools=none" in params) is not pool
+    finally:
+        w.abort()
