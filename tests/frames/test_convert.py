@@ -133,3 +133,20 @@ def test_luma_weights_follow_matrix() -> None:
     rgb[..., 0] = 1
     assert luma(rgb, 1)[0, 0] == pytest.approx(0.2126)
     assert luma(rgb, 6)[0, 0] == pytest.approx(0.299)
+
+
+def test_quantisation_rounds_half_to_even_and_clips_at_every_depth() -> None:
+    """The planes' rounding is NumPy's rint then a clip to the depth's peak, value for value."""
+    from revival.frames.convert import _quantise
+
+    rng = np.random.default_rng(5)
+    for bits in (8, 10, 12, 16):
+        peak = (1 << bits) - 1
+        a = rng.uniform(-40, peak + 40, (37, 53, 2)).astype(np.float32)  # two chroma planes
+        a[0, :8, 1] = [0.5, 1.5, 2.5, -0.5, -3.0, peak - 0.5, peak + 0.5, peak + 3.0]
+        want = np.clip(np.rint(a), 0, peak).astype(np.uint8 if bits == 8 else np.uint16)
+        for arr, ref in ((a, want), (a[..., 0].copy(), want[..., 0])):
+            got = _quantise(arr, bits)
+            assert got.dtype == ref.dtype
+            assert np.array_equal(got, ref), bits
+        assert _quantise(a, bits)[0, :8, 1].tolist() == [0, 2, 2, 0, 0, peak - 1, peak, peak]

@@ -198,16 +198,23 @@ def rgb_to_planes(rgb: np.ndarray, color: ColorInfo, *, bit_depth: int, chroma: 
     cv2.mixChannels([yuv], [uv], [1, 0, 2, 1])
     if chroma != "444":
         uv = _decimate_uv(uv, chroma, siting)
-    dtype = np.uint8 if bit_depth == 8 else np.uint16
-    peak = (1 << bit_depth) - 1
+    u, v = cv2.split(_quantise(uv, bit_depth))
+    return Planes(_quantise(y, bit_depth), u, v, bit_depth, chroma)
 
-    def q(a: np.ndarray) -> np.ndarray:
-        a = np.rint(a)
-        np.clip(a, 0, peak, out=a)
-        return a.astype(dtype)
 
-    u, v = cv2.split(q(uv))
-    return Planes(q(y), u, v, bit_depth, chroma)
+def _quantise(a: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Round (half to even) and clip float code values to ``0 .. 2**bit_depth - 1``.
+
+    At 8 bits one saturating OpenCV pass gives the values of ``np.rint``, ``np.clip`` and
+    ``astype`` (three NumPy passes) in about a third of the time: 2.0-2.5 against 7.0-7.9 ms
+    of CPU for a 2560x1440 plane. Above 8 bits the clip to the peak is a separate pass and
+    OpenCV was no faster (two chroma planes: 7-8 against 3-4 ms), so NumPy does it.
+    """
+    if bit_depth == 8:
+        return cv2.add(np.ascontiguousarray(a, dtype=np.float32), 0.0, dtype=cv2.CV_8U)
+    a = np.rint(a)
+    np.clip(a, 0, (1 << bit_depth) - 1, out=a)
+    return a.astype(np.uint16)
 
 
 def _decimate_uv(uv: np.ndarray, chroma: Chroma, siting: Siting) -> np.ndarray:
