@@ -65,6 +65,7 @@ from revival.frames.spec import VideoSpec  # noqa: E402
 from revival.io.formats import planar_format  # noqa: E402
 from revival.io.x264 import x264_options  # noqa: E402
 from revival.metrics.artifacts import blockiness  # noqa: E402
+from revival.io.quantiser import coded_quantiser  # noqa: E402
 from revival.pipeline.config import load_preset  # noqa: E402
 from revival.runtime.session import load_sr_model  # noqa: E402
 from revival.stages.deblock import deblock  # noqa: E402
@@ -166,11 +167,15 @@ def decode_revival(path: Path, *, bit_depth: int) -> np.ndarray:
         return np.stack([f.rgb for f in reader.frames()])
 
 
-def run_preset(name: str, frames: np.ndarray, *, bit_depth: int) -> np.ndarray:
-    """``frames`` (T, H, W, 3) float32 through the bundled preset ``name``'s pipeline."""
+def run_preset(name: str, frames: np.ndarray, *, bit_depth: int,
+               coded_qp: float | None = None) -> np.ndarray:
+    """``frames`` (T, H, W, 3) float32 through the bundled preset ``name``'s pipeline;
+    ``coded_qp``: the quantiser of the file they were decoded from, as the job measures it."""
     pipe = load_preset(name).build()
     t, h, w = frames.shape[:3]
-    pipe.configure(VideoSpec(width=w, height=h, color=BT601, bit_depth=bit_depth, frame_count=t))
+    qp = coded_qp if pipe.needs_coded_qp else None
+    pipe.configure(VideoSpec(width=w, height=h, color=BT601, bit_depth=bit_depth, frame_count=t,
+                             coded_qp=qp))
     stream = (Frame.from_rgb(f, index=i, pts=i, time_base=Fraction(1, 25))
               for i, f in enumerate(frames))
     return np.stack([f.rgb for f in pipe.run(stream)])
@@ -289,10 +294,11 @@ def main() -> None:
                     out = np.stack([deblock(f, model=model) for f in decoded])
                     score(f"revival deblock {precision}", out, time.perf_counter() - t,
                           model.backend)
+                qp = coded_quantiser(tmp)
                 t = time.perf_counter()
-                out = run_preset("web", decoded, bit_depth=depth)
+                out = run_preset("web", decoded, bit_depth=depth, coded_qp=qp)
                 score("revival web preset", out, time.perf_counter() - t,
-                      "deblock int8 + temporal")
+                      f"deblock int8, automatic strength (coded QP {qp:.1f}) + temporal")
                 excess = entry["decoded input"]["blockiness"] - b_clean
                 for name, v in entry.items():
                     if name.startswith("_"):

@@ -88,6 +88,7 @@ class Analysis:
     preset: str
     reason: str
     bits_per_pixel: float | None = None
+    coded_qp: float | None = None  # the source's quantiser, H.264 scale (revival.io.quantiser)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -141,7 +142,7 @@ def recommend(*, noise_sigma: float, blockiness: float, blur: float, height: int
 
 
 def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 12,
-            bits_per_pixel: float | None = None) -> Analysis:
+            bits_per_pixel: float | None = None, coded_qp: float | None = None) -> Analysis:
     """Measure noise, blockiness and blur on up to ``max_frames`` frames.
 
     Args:
@@ -149,6 +150,7 @@ def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 
         matrix: luma matrix of the clip.
         max_frames: frames to measure (the first ones given).
         bits_per_pixel: see :func:`recommend`.
+        coded_qp: the source's coded quantiser, reported as is (not measured here).
     """
     from .metrics.artifacts import blockiness as blockiness_of
 
@@ -167,4 +169,4 @@ def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 
     n, b, bl = float(np.median(noise)), float(np.median(block or [1.0])), float(np.median(blur))
     preset, reason = recommend(noise_sigma=n, blockiness=b, blur=bl, height=h,
                                bits_per_pixel=bits_per_pixel)
-    return Analysis(len(noise), w, h, n, b, bl, preset, reason, bits_per_pixel)
+    return Analysis(len(noise), w, h, n, b, bl, preset, reason, bits_per_pixel, coded_qp)

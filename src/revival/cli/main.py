@@ -180,10 +180,14 @@ def _probe(args: argparse.Namespace) -> int:
         video = info.video
         bpp = (video.details.get("bits_per_pixel")
                if video is not None and video.codec in BLOCK_CODECS else None)
+        from ..io.decode import VideoReader
+        from ..io.quantiser import coded_quantiser
         with open_input(args.input) as reader:
+            qp = (coded_quantiser(reader.path, stream_index=reader.stream.index)
+                  if isinstance(reader, VideoReader) else None)
             analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
                                if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1,
-                               bits_per_pixel=bpp)
+                               bits_per_pixel=bpp, coded_qp=qp)
         data["analysis"] = analysis.to_dict()
     if args.json:
         print(json.dumps(data, indent=2))
@@ -193,6 +197,9 @@ def _probe(args: argparse.Namespace) -> int:
         print(f"analysis ({analysis.frames} frames): noise sigma {analysis.noise_sigma:.1f} "
               f"(8-bit code values), blockiness {analysis.blockiness:.2f} (1 = none), "
               f"blur {analysis.blur:.2f} (0 sharp .. 1 blurry)")
+        if analysis.coded_qp is not None:
+            print(f"coded quantiser: QP {analysis.coded_qp:.1f} on the H.264 scale (the `web` "
+                  "preset's deblocking strength follows it)")
         print(f"recommended preset: {analysis.preset} ({analysis.reason})")
     return 0
 

@@ -22,6 +22,9 @@ class VideoSpec:
         chroma: chroma subsampling of the source: ``"420"``, ``"422"``, ``"444"``.
         frame_count: number of frames if known, else None.
         sample_aspect_ratio: pixel aspect ratio (1 for square pixels).
+        coded_qp: mean quantiser of the source's first coded frames on the H.264 QP
+            scale (:mod:`revival.io.quantiser`), where the decoder reports one and a stage
+            asked for it (``needs_coded_qp``); None otherwise.
     """
 
     width: int
@@ -33,6 +36,7 @@ class VideoSpec:
     chroma: str = "420"
     frame_count: int | None = None
     sample_aspect_ratio: Fraction = Fraction(1)
+    coded_qp: float | None = None
 
     def with_(self, **changes: object) -> VideoSpec:
         return replace(self, **changes)

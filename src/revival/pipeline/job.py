@@ -29,6 +29,7 @@ from ..io.encode import EncodeOptions, VideoWriter
 from ..io.formats import CONTAINERS, DEFAULT_CODEC
 from ..io.images import ImageReader, ImageWriter, is_image_path
 from ..io.decode import VideoReader
+from ..io.quantiser import coded_quantiser
 from ..stages.registry import stage_class
 from .config import PipelineConfig, load_preset
 from .handoff import END, Failure, put_until
@@ -190,7 +191,11 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
     check_output(input_path, out_path, overwrite=overwrite, kind=kind)
     reader = open_input(input_path, color=color, fps=fps)
     try:
-        spec_out = pipeline.configure(reader.spec)
+        spec_in = reader.spec
+        if pipeline.needs_coded_qp and isinstance(reader, VideoReader):
+            spec_in = spec_in.with_(coded_qp=coded_quantiser(reader.path,
+                                                             stream_index=reader.stream.index))
+        spec_out = pipeline.configure(spec_in)
         if kind == "image" and (reader.spec.frame_count or 1) > 1:
             raise OutputFormatError(
                 f"{out_path.name} is a single image but the input has {reader.spec.frame_count} "
@@ -207,7 +212,7 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
         start = time.perf_counter()
         frames = _run(reader, pipeline, writer, progress=progress, keep_partial=keep_partial,
                       total=reader.spec.frame_count)
-        return RestoreResult(out_path, frames, time.perf_counter() - start, reader.spec, spec_out,
+        return RestoreResult(out_path, frames, time.perf_counter() - start, spec_in, spec_out,
                              tuple(pipeline.stage_names))
     finally:
         reader.close()

@@ -140,6 +140,11 @@ class Pipeline:
         return any(s.changes_pixels for s in self.stages)
 
     @property
+    def needs_coded_qp(self) -> bool:
+        """Whether a stage wants the source's coded quantiser in the spec (``VideoSpec.coded_qp``)."""
+        return any(getattr(s, "needs_coded_qp", False) for s in self.stages)
+
+    @property
     def max_window(self) -> int:
         return max((sum(s.window) + 1 for s in self.stages), default=1)
 

@@ -8,6 +8,16 @@ each RGB frame. ``strength`` scales the correction the model makes:
 values in [0, 1], so 8-, 10- and 16-bit video go through the same path (the
 frame contract is float).
 
+``strength = "auto"`` (the ``web`` preset) sets the strength from how hard the source was
+compressed: the mean quantiser its decoder reports (``VideoSpec.coded_qp``, H.264 scale,
+see :mod:`revival.io.quantiser`) through the rule in the model's manifest
+(``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on held-out training
+clips by ``benchmarks/deblock_strength.py --calibrate``). The model was trained mostly on
+heavy compression; at full strength it removes real detail from well-coded video (on
+x264 CRF 18 clips 0.3-1.7 dB lost), at a fraction of it it still gains. Where the
+source reports no quantiser (HEVC, AV1, images) or the model has no rule, the strength is
+1 and a message says so.
+
 A multi-frame model (manifest ``temporal_window`` [r, r]) also sees the ``r``
 frames before and after, each aligned to the frame with DIS flow
 (:func:`revival.flow.align.stack_aligned`, the alignment it was trained with);
@@ -16,6 +26,7 @@ the stage then asks the pipeline for that window.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,9 +34,26 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..flow.align import stack_aligned
+from ..frames.spec import VideoSpec
 from ..pipeline.stage import Stage, check_range
 
+log = logging.getLogger(__name__)
 DEFAULT_MODEL = "deblock.x1"
+
+
+def auto_strength(coded_qp: float | None, rule: dict | None) -> float | None:
+    """The strength a manifest's ``auto_strength`` rule gives for a source quantiser.
+
+    None where either is missing.
+
+    Example:
+        >>> auto_strength(24.0, {"qp_zero": 6.0, "qp_span": 36.0})
+        0.5
+    """
+    if coded_qp is None or not rule:
+        return None
+    s = (float(coded_qp) - float(rule["qp_zero"])) / float(rule["qp_span"])
+    return float(min(1.0, max(0.0, s)))
 
 
 def deblock(frame: np.ndarray, *, model, strength: float = 1.0, tile: int = 0) -> np.ndarray:
@@ -70,7 +98,8 @@ class DeblockParams:
 
     Attributes:
         model: registered same-size model id.
-        strength: 0..2; 1 applies the model as trained.
+        strength: 0..2 (1 applies the model as trained), or ``"auto"``: from the
+            source's coded quantiser (see the module text).
         tile: core tile size in pixels, 0 = whole frame.
         backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
         precision: ``"fp32"`` or ``"int8"``.
@@ -78,14 +107,15 @@ class DeblockParams:
     """
 
     model: str = DEFAULT_MODEL
-    strength: float = 1.0
+    strength: float | Literal["auto"] = 1.0
     tile: int = 0
     backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
 
     def __post_init__(self) -> None:
-        check_range("deblock", "strength", self.strength, 0.0, 2.0)
+        if self.strength != "auto":
+            check_range("deblock", "strength", self.strength, 0.0, 2.0)
         check_range("deblock", "tile", self.tile, 0, 8192)
         check_range("deblock", "threads", self.threads, 0, 1024)
 
@@ -98,7 +128,7 @@ class Deblock(Stage):
 
     def __init__(self, params: DeblockParams | None = None) -> None:
         super().__init__(params)
-        from ..models.registry import model_entry
+        from ..models.registry import load_manifest, model_entry
         from ..runtime.session import load_sr_model
 
         p = self.params
@@ -109,11 +139,32 @@ class Deblock(Stage):
                                    threads=p.threads or None)
         r = (self.model.frames - 1) // 2
         self.window = (r, r)
+        self.rule = load_manifest(p.model).get("auto_strength")
+        # set again by configure() from the source; 1 until then (frames fed directly)
+        self.strength = 1.0 if p.strength == "auto" else float(p.strength)
+
+    @property
+    def needs_coded_qp(self) -> bool:
+        """Whether configure() wants the source's quantiser in the spec."""
+        return self.params.strength == "auto"
+
+    def configure(self, spec: VideoSpec) -> VideoSpec:
+        if self.params.strength == "auto":
+            s = auto_strength(spec.coded_qp, self.rule)
+            if s is None:
+                why = ("the source reports no quantiser" if spec.coded_qp is None
+                       else f"{self.params.model} has no auto_strength rule")
+                log.info("deblock: strength 1 (automatic strength unavailable: %s)", why)
+                s = 1.0
+            else:
+                log.info("deblock: strength %.2f from the source's quantiser (QP %.1f)",
+                         s, spec.coded_qp)
+            self.strength = s
+        return spec
 
     def process(self, window: np.ndarray, *, state: object = None) -> np.ndarray:
         r = self.window[0]
-        if self.params.strength == 0:
+        if self.strength == 0:
             return window[r]
         frame = stack_aligned(window, r, radius=r) if r else window[r]
-        return deblock(frame, model=self.model, strength=self.params.strength,
-                       tile=self.params.tile)
+        return deblock(frame, model=self.model, strength=self.strength, tile=self.params.tile)
