@@ -102,10 +102,15 @@ BLOCK_CODECS = frozenset({"h264", "mpeg4", "mpeg2video", "mpeg1video", "h263", "
 _BLOCKY = 1.3  # blockiness that is visible whatever the rate
 _STARVED_BPP = 0.02  # bits per pixel and frame below which such a codec leaves artefacts ...
 _STARVED_BLOCKY = 1.1  # ... that show as blocking from this level (H.264 hides much of it)
+# a coded quantiser (H.264 scale) from which deblocking at full strength gained on held-out
+# training clips (from QP 26; +0.29 dB at 38-42) and on the three clips of
+# docs/benchmarks/deblock_strength.md (from QP 38-41): the more cautious of the two
+_HEAVY_QP = 38.0
 
 
 def recommend(*, noise_sigma: float, blockiness: float, blur: float, height: int,
-              bits_per_pixel: float | None = None) -> tuple[str, str]:
+              bits_per_pixel: float | None = None,
+              coded_qp: float | None = None) -> tuple[str, str]:
     """A preset name and the reason for it, from the measured figures.
 
     Noise first (a denoiser also softens mild blocking), then compression, then size
@@ -121,6 +126,9 @@ def recommend(*, noise_sigma: float, blockiness: float, blur: float, height: int
             (e.g. ``revival probe``'s ``bits_per_pixel``), or None when unknown or
             another codec. Measured: heavily compressed 176x144 H.264 at 0.0125 with
             blockiness 1.25; a well-coded 720p H.264 cartoon at 0.052 with 1.22.
+        coded_qp: the source's coded quantiser (H.264 scale, :mod:`revival.io.quantiser`), or
+            None. From QP 38 the compression counts whatever the blockiness: the in-loop
+            filter smooths block edges (a 720p H.264 clip at QP 39.6 measures 1.13).
     """
     small = height <= 576
     if noise_sigma >= 4.0:
@@ -130,9 +138,11 @@ def recommend(*, noise_sigma: float, blockiness: float, blur: float, height: int
         return "denoise", f"visible noise (sigma {noise_sigma:.1f} code values)"
     starved = (bits_per_pixel is not None and bits_per_pixel < _STARVED_BPP
                and blockiness >= _STARVED_BLOCKY)
-    if blockiness >= _BLOCKY or starved:
+    heavy = coded_qp is not None and coded_qp >= _HEAVY_QP
+    if blockiness >= _BLOCKY or starved or heavy:
         why = f"compression blocking (blockiness {blockiness:.2f}"
-        why += f", {bits_per_pixel:.3f} bits per pixel)" if starved else ")"
+        why += f", {bits_per_pixel:.3f} bits per pixel" if starved else ""
+        why += f", coded QP {coded_qp:.1f})" if heavy else ")"
         return "web", (f"{why}: learned deblocking"
                        + ("; upscale the result with --preset fidelity if wanted" if small else ""))
     if small or blur >= 0.45:
@@ -150,7 +160,7 @@ def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 
         matrix: luma matrix of the clip.
         max_frames: frames to measure (the first ones given).
         bits_per_pixel: see :func:`recommend`.
-        coded_qp: the source's coded quantiser, reported as is (not measured here).
+        coded_qp: the source's coded quantiser (not measured here); see :func:`recommend`.
     """
     from .metrics.artifacts import blockiness as blockiness_of
 
@@ -168,5 +178,5 @@ def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 
         raise ValueError("no frames to analyse")
     n, b, bl = float(np.median(noise)), float(np.median(block or [1.0])), float(np.median(blur))
     preset, reason = recommend(noise_sigma=n, blockiness=b, blur=bl, height=h,
-                               bits_per_pixel=bits_per_pixel)
+                               bits_per_pixel=bits_per_pixel, coded_qp=coded_qp)
     return Analysis(len(noise), w, h, n, b, bl, preset, reason, bits_per_pixel, coded_qp)

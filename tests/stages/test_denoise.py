@@ -106,6 +106,12 @@ def test_analyze_recommends_denoise_for_noisy_clip() -> None:
     # a low rate on a picture with no blocking (static content) is not a defect
     ({"noise_sigma": 0.5, "blockiness": 1.02, "blur": 0.2, "height": 720,
       "bits_per_pixel": 0.01}, "copy"),
+    # heavy H.264 compression whose in-loop filter hid the blocks (imageio's cockatoo clip,
+    # QP 39.6): deblock, not upscale; the same picture well coded (QP 27.7) stays soft
+    ({"noise_sigma": 0.1, "blockiness": 1.13, "blur": 0.46, "height": 720,
+      "coded_qp": 39.6}, "web"),
+    ({"noise_sigma": 0.1, "blockiness": 1.13, "blur": 0.46, "height": 720,
+      "coded_qp": 27.7}, "fidelity"),
 ])
 def test_recommendation_names_an_installed_preset(figures, preset) -> None:
     from revival.analysis import recommend
