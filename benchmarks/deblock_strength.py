@@ -9,7 +9,7 @@ Two parts:
 
 1. ``--calibrate``: the held-out sources of the model's own training recipe (every 25th
    source of BSD200 train, T91, the Vimeo-90K septuplets and the SAM 2 clips, never
-   trained on) as short clips, each through libx264 (preset medium or veryfast) at CRF
+   trained on) and the VSPW video frames (not among its sources) as short clips, each through libx264 (preset medium or veryfast) at CRF
    12-48 and decoded with the quantiser exported. For every decoded frame the
    mean-squared-error of ``decoded + s * (model(decoded) - decoded)`` is a quadratic in
    ``s``, so one model run gives the error at every strength. The strength rule
@@ -100,6 +100,18 @@ def calibration_clips(frames: int = 6) -> list[tuple[str, np.ndarray]]:
         for k, clip in enumerate(source_clips(kind, path, frames=frames, rng=rng, video_limit=4)):
             h, w = clip.shape[1] - clip.shape[1] % 16, clip.shape[2] - clip.shape[2] % 16
             clips.append((f"{path.stem}#{k}", np.ascontiguousarray(clip[:, :h, :w])))
+    # real video besides the panned stills: the VSPW frames (HD video runs, not among the
+    # model's training sources), area-downscaled 2x as the SAM 2 clips are, in runs of 6
+    import cv2
+
+    for seq in sorted(p for p in (T / "VSPW_demo_frames").iterdir() if p.is_dir()):
+        files = sorted(seq.glob("*.jpg"))
+        frames8 = [cv2.resize(cv2.imread(str(f))[:, :, ::-1], None, fx=0.5, fy=0.5,
+                              interpolation=cv2.INTER_AREA) for f in files]
+        for k in range(len(frames8) // frames):
+            clip = np.stack(frames8[k * frames:(k + 1) * frames])
+            h, w = clip.shape[1] - clip.shape[1] % 16, clip.shape[2] - clip.shape[2] % 16
+            clips.append((f"{seq.name}#{k}", np.ascontiguousarray(clip[:, :h, :w])))
     return clips
 
 
@@ -271,8 +283,9 @@ def main() -> int:
             [[f"{b['qp_from']}-{b['qp_to']}", b["frames"], f"{b['gain_at_1']:+.3f}",
               b["best_strength"], f"{b['gain_at_best']:+.3f}", f"{b['rule_strength']:.2f}",
               f"{b['gain_rule']:+.3f}"] for b in res["bins"]])
-        notes = (f"Calibration: {res['clips']} clean clips of the held-out sources of the "
-                 f"deblocking recipe, libx264 CRF 12-48, {res['frames']} decoded frames, "
+        notes = (f"Calibration: {res['clips']} clean clips (the held-out sources of the "
+                 f"deblocking recipe and the VSPW video frames), libx264 CRF 12-48, "
+                 f"{res['frames']} decoded frames, "
                  f"`deblock.x1` INT8. Best rule: s = clip((QP - {res['a']:g}) / {res['b']:g}, 0, 1); "
                  f"mean gain {res['mean_gain_rule']:+.3f} dB against {res['mean_gain_at_1']:+.3f} "
                  f"at strength 1 and {res['mean_gain_at_0_5']:+.3f} at 0.5.")
@@ -284,7 +297,8 @@ def main() -> int:
                         "coded quantiser on the H.264 scale",
                 "qp_zero": res["a"], "qp_span": res["b"], "precision": "int8",
                 "calibration": "python benchmarks/deblock_strength.py --calibrate "
-                               "--update-manifest (held-out training clips, x264 CRF 12-48)",
+                               "--update-manifest (held-out training clips and VSPW video "
+                               "frames, x264 CRF 12-48)",
                 "mean_gain_db": round(res["mean_gain_rule"], 4),
                 "mean_gain_db_at_strength_1": round(res["mean_gain_at_1"], 4)}
             (WEIGHTS_DIR / f"{MODEL}.json").write_text(json.dumps(manifest, indent=2))

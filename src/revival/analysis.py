@@ -102,8 +102,8 @@ BLOCK_CODECS = frozenset({"h264", "mpeg4", "mpeg2video", "mpeg1video", "h263", "
 _BLOCKY = 1.3  # blockiness that is visible whatever the rate
 _STARVED_BPP = 0.02  # bits per pixel and frame below which such a codec leaves artefacts ...
 _STARVED_BLOCKY = 1.1  # ... that show as blocking from this level (H.264 hides much of it)
-# a coded quantiser (H.264 scale) from which deblocking at full strength gained on held-out
-# training clips (from QP 26; +0.29 dB at 38-42) and on the three clips of
+# a coded quantiser (H.264 scale) from which deblocking at full strength gained on the
+# calibration clips (from QP 26; +0.28 dB at 38-42) and on the three clips of
 # docs/benchmarks/deblock_strength.md (from QP 38-41): the more cautious of the two
 _HEAVY_QP = 38.0
 
