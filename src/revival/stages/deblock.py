@@ -11,10 +11,11 @@ frame contract is float).
 ``strength = "auto"`` (the ``web`` preset) sets the strength from how hard the source was
 compressed: the mean quantiser its decoder reports (``VideoSpec.coded_qp``, H.264 scale,
 see :mod:`revival.io.quantiser`) through the rule in the model's manifest
-(``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on held-out training
-clips by ``benchmarks/deblock_strength.py --calibrate``). The model was trained mostly on
-heavy compression; at full strength it removes real detail from well-coded video (on
-x264 CRF 18 clips 0.3-1.7 dB lost), at a fraction of it it still gains. Where the
+(``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on clips the model
+never trained on by ``benchmarks/deblock_strength.py --calibrate``). The model was trained
+mostly on heavy compression; at full strength it removes real detail from well-coded video
+(x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
+still gains. Where the
 source reports no quantiser (HEVC, AV1, images) or the model has no rule, the strength is
 1 and a message says so.
 
