@@ -165,9 +165,7 @@ def calibrate(model) -> dict:
                      "gain_rule": float(gain_db(rule(qp[sel], a, b), sel).mean())})
     return {"clips": len(clips), "frames": int(len(stats)), "a": a, "b": b,
             "mean_gain_rule": best[2], "mean_gain_at_1": float(gain_db(np.ones_like(qp)).mean()),
-            "mean_gain_at_0_5": float(gain_db(np.full_like(qp, 0.5)).mean()), "bins": bins,
-            "frame_stats": {"columns": ["clip_qp", "sum_r2", "sum_dr", "sum_d2", "values"],
-                            "rows": stats.round(6).tolist()}}
+            "mean_gain_at_0_5": float(gain_db(np.full_like(qp, 0.5)).mean()), "bins": bins}
 
 
 EVAL_X264_CRFS = (12, 18, 23, 28, 33, 38, 40, 45)
@@ -270,7 +268,7 @@ def main() -> int:
             print(f"training data not found at {T}", file=sys.stderr)
             return 2
         res = calibrate(load_sr_model(MODEL, precision="int8"))
-        print({k: v for k, v in res.items() if k not in ("bins", "frame_stats")})
+        print({k: v for k, v in res.items() if k != "bins"})
         table = markdown_table(
             ["QP (H.264 scale)", "frames", "gain at strength 1 (dB)", "best strength",
              "gain at best", "rule's strength (bin centre)", "gain with the rule"],

@@ -15,9 +15,8 @@ see :mod:`revival.io.quantiser`) through the rule in the model's manifest
 never trained on by ``benchmarks/deblock_strength.py --calibrate``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
-still gains. Where the
-source reports no quantiser (HEVC, AV1, images) or the model has no rule, the strength is
-1 and a message says so.
+still gains. Where the source reports no quantiser (HEVC, AV1, images) or the model has
+no rule, the strength is 1 and a message says so.
 
 A multi-frame model (manifest ``temporal_window`` [r, r]) also sees the ``r``
 frames before and after, each aligned to the frame with DIS flow
