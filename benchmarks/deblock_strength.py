@@ -16,7 +16,8 @@ Two parts:
    ``s(QP) = clip((QP - a) / b, 0, 1)`` whose (a, b) gives the highest mean PSNR gain
    over all frames is what `deblock` uses with ``strength = "auto"``.
 2. the evaluation (default): Vid4 city and calendar and bigbuckbunny (1/2 size) through
-   libx264 preset medium at CRF 12-45 (and MPEG-2 at three bit rates), each decoded file
+   libx264 preset medium at CRF 12-45 (and MPEG-2 at three bit rates, and libx265 at CRF
+   18, 28 and 38, which reports no quantiser), each decoded file
    restored by the `deblock` stage itself (INT8) at strength 1 and at ``"auto"``.
 
 Usage: python benchmarks/deblock_strength.py [--calibrate] [--frames 12]
@@ -60,6 +61,9 @@ def encode(clip8: np.ndarray, *, codec: str, crf: int | None = None, bitrate: in
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         if codec == "libx264":
             s.codec_context.options = x264_options({"crf": str(crf), "preset": preset})
+        elif codec == "libx265":  # no thread pool: see revival.io.encode on x265's flush race
+            s.codec_context.options = {"crf": str(crf), "preset": preset,
+                                       "x265-params": "log-level=none:pools=none"}
         else:
             s.bit_rate = int(bitrate)
         for f in clip8:
@@ -163,13 +167,22 @@ def calibrate(model) -> dict:
                      "gain_at_1": per[1.0], "best_strength": s_best, "gain_at_best": per[s_best],
                      "rule_strength": float(rule(lo + 2.0, a, b)),
                      "gain_rule": float(gain_db(rule(qp[sel], a, b), sel).mean())})
+    # one strength for sources that report no quantiser (HEVC, AV1, images): by the same
+    # criterion among constants, else the constant whose worst frame loses least
+    const = {float(s): gain_db(np.full_like(qp, s)) for s in STRENGTHS}
+    allowed = [s for s, g in const.items() if g.min() >= WORST_DB]
+    fallback = (max(allowed, key=lambda s: const[s].mean()) if allowed
+                else max(const, key=lambda s: const[s].min()))
     return {"clips": len(clips), "frames": int(len(stats)), "a": a, "b": b,
             "mean_gain_rule": best[2], "mean_gain_at_1": float(gain_db(np.ones_like(qp)).mean()),
-            "mean_gain_at_0_5": float(gain_db(np.full_like(qp, 0.5)).mean()), "bins": bins}
+            "mean_gain_at_0_5": float(gain_db(np.full_like(qp, 0.5)).mean()),
+            "fallback_strength": fallback, "mean_gain_fallback": float(const[fallback].mean()),
+            "worst_frame_fallback": float(const[fallback].min()), "bins": bins}
 
 
 EVAL_X264_CRFS = (12, 18, 23, 28, 33, 38, 40, 45)
 EVAL_MPEG2_BPP = (0.6, 0.25, 0.1)
+EVAL_X265_CRFS = (18, 28, 38)
 
 
 def eval_clips(frames: int) -> dict[str, np.ndarray]:
@@ -208,6 +221,8 @@ def evaluate(frames: int) -> int:
     rows = []
     settings = [("x264 medium", f"CRF {c}", dict(codec="libx264", crf=c)) for c in EVAL_X264_CRFS]
     settings += [("MPEG-2", f"{b} bit/px", dict(codec="mpeg2video", bpp=b)) for b in EVAL_MPEG2_BPP]
+    # HEVC reports no quantiser: the rule's fallback strength applies
+    settings += [("x265 medium", f"CRF {c}", dict(codec="libx265", crf=c)) for c in EVAL_X265_CRFS]
     with tempfile.TemporaryDirectory() as tmp:
         for clip_name, clip8 in eval_clips(frames).items():
             t, h, w = clip8.shape[:3]
@@ -232,13 +247,15 @@ def evaluate(frames: int) -> int:
                        "strength_auto": auto.strength, "psnr_input": float(p_in),
                        "gain_strength_1": float(p_fixed - p_in), "gain_auto": float(p_auto - p_in)}
                 rows.append(row)
-                print(f"{clip_name:20s} {codec_name:11s} {setting:12s} QP {qp:5.1f} auto strength "
+                shown = "none" if qp is None else f"{qp:5.1f}"
+                print(f"{clip_name:20s} {codec_name:11s} {setting:12s} QP {shown} auto strength "
                       f"{auto.strength:.2f}: input {p_in:.2f} dB, strength 1 {p_fixed - p_in:+.3f}, "
                       f"auto {p_auto - p_in:+.3f}", flush=True)
     table = markdown_table(
         ["clip", "codec", "setting", "coded QP (H.264 scale)", "automatic strength",
          "PSNR input (dB)", "gain at strength 1 (dB)", "gain, automatic (dB)"],
-        [[r["clip"], r["codec"], r["setting"], f"{r['coded_qp']:.1f}", f"{r['strength_auto']:.2f}",
+        [[r["clip"], r["codec"], r["setting"],
+          "none" if r["coded_qp"] is None else f"{r['coded_qp']:.1f}", f"{r['strength_auto']:.2f}",
           f"{r['psnr_input']:.2f}", f"{r['gain_strength_1']:+.3f}", f"{r['gain_auto']:+.3f}"]
          for r in rows])
     worst_fixed = min(r["gain_strength_1"] for r in rows)
@@ -280,14 +297,19 @@ def main() -> int:
                  f"{res['frames']} decoded frames, "
                  f"`deblock.x1` INT8. Best rule: s = clip((QP - {res['a']:g}) / {res['b']:g}, 0, 1); "
                  f"mean gain {res['mean_gain_rule']:+.3f} dB against {res['mean_gain_at_1']:+.3f} "
-                 f"at strength 1 and {res['mean_gain_at_0_5']:+.3f} at 0.5.")
+                 f"at strength 1 and {res['mean_gain_at_0_5']:+.3f} at 0.5. Where the source "
+                 f"reports no quantiser: strength {res['fallback_strength']:g} (mean gain "
+                 f"{res['mean_gain_fallback']:+.3f} dB, worst frame "
+                 f"{res['worst_frame_fallback']:+.3f}).")
         write_results("deblock_strength_calibration", res, table, notes=notes)
         if args.update_manifest:
             manifest = load_manifest(MODEL)
             manifest["auto_strength"] = {
                 "rule": "strength = clip((qp - qp_zero) / qp_span, 0, 1); qp: the source's mean "
-                        "coded quantiser on the H.264 scale",
-                "qp_zero": res["a"], "qp_span": res["b"], "precision": "int8",
+                        "coded quantiser on the H.264 scale; fallback_strength where the "
+                        "source reports none",
+                "qp_zero": res["a"], "qp_span": res["b"],
+                "fallback_strength": res["fallback_strength"], "precision": "int8",
                 "calibration": "python benchmarks/deblock_strength.py --calibrate "
                                "--update-manifest (held-out training clips and VSPW video "
                                "frames, x264 CRF 12-48)",

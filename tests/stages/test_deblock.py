@@ -256,10 +256,14 @@ def test_auto_strength_follows_the_coded_quantiser(coded, caplog):
     auto.configure(spec.with_(coded_qp=qp))
     np.testing.assert_allclose(auto.process(frame[None]),
                                np.clip(frame + 0.5 * (full - frame), 0, 1), atol=1e-5)
-    # no quantiser (HEVC, images): the model as trained, and the log says why
+    # no quantiser (HEVC, images): the calibrated constant, and the log says why
     with caplog.at_level("INFO", logger="revival.stages.deblock"):
         auto.configure(spec)
-    assert auto.strength == 1.0 and "reports no quantiser" in caplog.text
+    assert 0 < rule["fallback_strength"] < 1
+    assert auto.strength == rule["fallback_strength"] and "reports no quantiser" in caplog.text
+    auto.rule = None  # a model whose manifest has no rule: as trained
+    auto.configure(spec.with_(coded_qp=20.0))
+    assert auto.strength == 1.0
 
 
 @needs_model

@@ -15,8 +15,9 @@ see :mod:`revival.io.quantiser`) through the rule in the model's manifest
 never trained on by ``benchmarks/deblock_strength.py --calibrate``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
-still gains. Where the source reports no quantiser (HEVC, AV1, images) or the model has
-no rule, the strength is 1 and a message says so.
+still gains. Where the source reports no quantiser (HEVC, AV1, images) the rule's
+``fallback_strength`` applies (the constant strength that did best in the same
+calibration); a model without a rule runs at strength 1. A message says which.
 
 A multi-frame model (manifest ``temporal_window`` [r, r]) also sees the ``r``
 frames before and after, each aligned to the frame with DIS flow
@@ -151,10 +152,12 @@ class Deblock(Stage):
     def configure(self, spec: VideoSpec) -> VideoSpec:
         if self.params.strength == "auto":
             s = auto_strength(spec.coded_qp, self.rule)
-            if s is None:
-                why = ("the source reports no quantiser" if spec.coded_qp is None
-                       else f"{self.params.model} has no auto_strength rule")
-                log.info("deblock: strength 1 (automatic strength unavailable: %s)", why)
+            if s is None and self.rule and self.rule.get("fallback_strength") is not None:
+                s = float(self.rule["fallback_strength"])
+                log.info("deblock: strength %.2f (the source reports no quantiser; the "
+                         "model's calibrated strength for unknown compression)", s)
+            elif s is None:
+                log.info("deblock: strength 1 (%s has no auto_strength rule)", self.params.model)
                 s = 1.0
             else:
                 log.info("deblock: strength %.2f from the source's quantiser (QP %.1f)",
