@@ -121,6 +121,18 @@ def test_probe_analyze_json(clip: Path, capsys: pytest.CaptureFixture) -> None:
     analysis = json.loads(capsys.readouterr().out)["analysis"]
     assert analysis["frames"] == 6 and analysis["preset"] in ("copy", "fidelity", "denoise", "home-video", "web")
     assert analysis["noise_sigma"] >= 0 and analysis["blockiness"] > 0
+    assert 10 < analysis["coded_qp"] < 51  # the H.264 clip's quantiser, read from its stream
+
+
+def test_probe_analyze_prints_the_quantiser_only_where_the_codec_reports_one(
+        clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["probe", str(clip), "--analyze"]) == 0
+    assert "coded quantiser: QP" in capsys.readouterr().out
+    lossless = tmp_path / "ffv1.mkv"
+    assert main(["--quiet", "restore", str(clip), "-o", str(lossless), "--preset", "copy",
+                 "--codec", "ffv1"]) == 0
+    assert main(["probe", str(lossless), "--analyze", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["analysis"]["coded_qp"] is None
 
 
 def test_restore_report_and_flags_after_the_command(clip: Path, tmp_path: Path,
