@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,17 @@ def test_probe_analyze_json(clip: Path, capsys: pytest.CaptureFixture) -> None:
     assert analysis["frames"] == 6 and analysis["preset"] in ("copy", "fidelity", "denoise", "home-video", "web")
     assert analysis["noise_sigma"] >= 0 and analysis["blockiness"] > 0
     assert 10 < analysis["coded_qp"] < 51  # the H.264 clip's quantiser, read from its stream
+
+
+def test_restore_says_what_the_web_preset_chose(clip: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    assert main(["restore", str(clip), "-o", str(tmp_path / "w.mkv"), "--preset", "web"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^deblock: strength [01]\.\d\d from the source's quantiser \(QP \d+\.\d\)$",
+                     out, re.MULTILINE)
+    assert main(["--quiet", "restore", str(clip), "-o", str(tmp_path / "q.mkv"), "--preset",
+                 "web"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_probe_analyze_prints_the_quantiser_only_where_the_codec_reports_one(

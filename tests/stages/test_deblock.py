@@ -288,17 +288,25 @@ def test_web_preset_spares_a_well_coded_video(tmp_path):
                 out.mux(pkt)
         return path
 
+    def result_strength(qp: int) -> str:
+        from revival.models.registry import load_manifest
+        from revival.stages.deblock import auto_strength
+
+        return f"{auto_strength(qp, load_manifest('deblock.x1')['auto_strength']):.2f}"
+
     changes = {}
     for qp in (14, 48):
         src = coded(qp)
         result = restore(src, tmp_path / f"out{qp}.mkv", preset="web", stages=["deblock"],
                          encode=EncodeOptions(codec="ffv1"))  # lossless: only the stage acts
         assert result.input_spec.coded_qp == pytest.approx(qp)
+        assert result.choices == (f"deblock: strength {result_strength(qp)} from the source's "
+                                  f"quantiser (QP {qp:.1f})",)
         with VideoReader(src) as a, VideoReader(tmp_path / f"out{qp}.mkv") as b:
             changes[qp] = float(np.mean([np.abs(x.rgb - y.rgb).mean()
                                          for x, y in zip(a.frames(), b.frames())]))
     copy = restore(coded(14), tmp_path / "copy.mkv", preset="copy")
-    assert copy.input_spec.coded_qp is None  # no stage asked for it
+    assert copy.input_spec.coded_qp is None and copy.choices == ()  # no stage asked for it
     # strengths 0.18 and 1: mean change 0.0034 and 0.0192 (5.7 times); both at full
     # strength: 0.0183 and 0.0192
     assert changes[48] > 3 * changes[14]

@@ -153,6 +153,8 @@ def _restore(args: argparse.Namespace) -> int:
     if args.report:
         _report(args.input, result.output, Path(args.report), quiet=args.quiet)
     if not args.quiet:
+        for choice in result.choices:
+            print(choice)
         fps_done = result.frames / result.seconds if result.seconds else 0.0
         print(f"wrote {result.output} ({result.frames} frames, {result.output_spec.width}x"
               f"{result.output_spec.height}, {result.seconds:.1f} s, {fps_done:.1f} fps)")

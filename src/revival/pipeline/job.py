@@ -66,6 +66,7 @@ class RestoreResult:
     input_spec: VideoSpec
     output_spec: VideoSpec
     stages: tuple[str, ...]
+    choices: tuple[str, ...] = ()  # settings stages chose from the source (``chosen``), in words
 
 
 def open_input(path: str | Path, *, color: ColorInfo | None = None,
@@ -213,7 +214,8 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
         frames = _run(reader, pipeline, writer, progress=progress, keep_partial=keep_partial,
                       total=reader.spec.frame_count)
         return RestoreResult(out_path, frames, time.perf_counter() - start, spec_in, spec_out,
-                             tuple(pipeline.stage_names))
+                             tuple(pipeline.stage_names),
+                             tuple(c for s in pipeline.stages if (c := getattr(s, "chosen", None))))
     finally:
         reader.close()
 

@@ -143,6 +143,7 @@ class Deblock(Stage):
         self.rule = load_manifest(p.model).get("auto_strength")
         # set again by configure() from the source; 1 until then (frames fed directly)
         self.strength = 1.0 if p.strength == "auto" else float(p.strength)
+        self.chosen: str | None = None  # what configure() chose automatically, in words
 
     @property
     def needs_coded_qp(self) -> bool:
@@ -154,14 +155,15 @@ class Deblock(Stage):
             s = auto_strength(spec.coded_qp, self.rule)
             if s is None and self.rule and self.rule.get("fallback_strength") is not None:
                 s = float(self.rule["fallback_strength"])
-                log.info("deblock: strength %.2f (the source reports no quantiser; the "
-                         "model's calibrated strength for unknown compression)", s)
+                self.chosen = (f"deblock: strength {s:.2f} (the source reports no quantiser; "
+                               "the model's calibrated strength for unknown compression)")
             elif s is None:
-                log.info("deblock: strength 1 (%s has no auto_strength rule)", self.params.model)
                 s = 1.0
+                self.chosen = f"deblock: strength 1 ({self.params.model} has no auto_strength rule)"
             else:
-                log.info("deblock: strength %.2f from the source's quantiser (QP %.1f)",
-                         s, spec.coded_qp)
+                self.chosen = (f"deblock: strength {s:.2f} from the source's quantiser "
+                               f"(QP {spec.coded_qp:.1f})")
+            log.info("%s", self.chosen)
             self.strength = s
         return spec
 
