@@ -3,10 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
-from revival.io.quantiser import coded_quantiser, h264_qp_from_qscale
+from revival.io.quantiser import (JPEG_CURVE_QP, K1_LUMA, coded_quantiser, h264_qp_from_qscale,
+                                  jpeg_luma_table, jpeg_quantiser, jpeg_table_scale)
 from revival.io.x264 import x264_options
 from revival.testing.clips import scene
 
@@ -74,3 +76,69 @@ def test_codecs_without_a_quantiser_and_unreadable_files_give_none(tmp_path):
     text.write_text("not a video")
     assert coded_quantiser(text) is None
     assert coded_quantiser(tmp_path / "missing.mkv") is None
+
+
+def jpeg_bytes(quality: int, seed: int = 0) -> bytes:
+    rgb = (np.clip(scene(seed, 64, 96), 0, 1) * 255).astype(np.uint8)
+    ok, data = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return data.tobytes()
+
+
+@pytest.mark.parametrize("quality", [3, 10, 25, 50, 75, 90, 98])
+def test_jpeg_tables_are_read_in_natural_order_and_their_scale_recovered(quality):
+    table, bits = jpeg_luma_table(jpeg_bytes(quality))
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality  # libjpeg's rule
+    assert bits == 8
+    np.testing.assert_array_equal(table, np.clip(np.floor((K1_LUMA * scale + 50) / 100), 1, 255))
+    assert jpeg_table_scale(table) == scale
+
+
+def test_jpeg_quantiser_rises_as_quality_falls():
+    qps = [jpeg_quantiser(jpeg_bytes(q)) for q in (100, 98, 95, 85, 70, 50, 30, 15, 5, 1)]
+    assert all(a < b for a, b in zip(qps[1:-1], qps[2:-1]))
+    assert qps[0] == 0.0 and qps[1] < qps[2] and qps[-1] == 51.0  # clamped to H.264's range
+    assert qps[5] == pytest.approx(JPEG_CURVE_QP[6])  # quality 50 is K.1 itself
+    assert np.all(np.diff(JPEG_CURVE_QP) > 0)
+
+
+def test_jpeg_without_tables_or_at_12_bits_gives_none():
+    data = jpeg_bytes(50)
+    assert jpeg_quantiser(data[:40]) is None  # cut inside the tables
+    assert jpeg_quantiser(b"\x89PNG\r\n\x1a\n" + data[2:]) is None
+    # a 12-bit baseline header: 16-bit DQT entries, precision 12 in the frame header
+    dqt = b"\xff\xdb" + (2 + 1 + 128).to_bytes(2, "big") + b"\x10" + (
+        np.full(64, 40, ">u2").tobytes())
+    sof = b"\xff\xc1" + (8 + 3).to_bytes(2, "big") + bytes([12, 0, 8, 0, 8, 1, 1, 0x11, 0])
+    deep = b"\xff\xd8" + dqt + sof + b"\xff\xd9"
+    assert jpeg_luma_table(deep)[1] == 12
+    np.testing.assert_array_equal(jpeg_luma_table(deep)[0], np.full(64, 40.0))
+    assert jpeg_quantiser(deep) is None
+
+
+def test_jpeg_images_and_folders_report_their_tables(tmp_path):
+    (tmp_path / "shots").mkdir()
+    for name, quality in (("a.jpg", 20), ("b.jpeg", 80)):
+        (tmp_path / "shots" / name).write_bytes(jpeg_bytes(quality))
+    cv2.imwrite(str(tmp_path / "shots" / "c.png"), np.zeros((8, 8, 3), np.uint8))
+    low = coded_quantiser(tmp_path / "shots" / "a.jpg")
+    high = coded_quantiser(tmp_path / "shots" / "b.jpeg")
+    assert low == pytest.approx(jpeg_quantiser(jpeg_bytes(20)))
+    assert low > high + 8
+    assert coded_quantiser(tmp_path / "shots") == pytest.approx((low + high) / 2)
+    assert coded_quantiser(tmp_path / "shots" / "c.png") is None
+    (tmp_path / "pngs").mkdir()
+    cv2.imwrite(str(tmp_path / "pngs" / "c.png"), np.zeros((8, 8, 3), np.uint8))
+    assert coded_quantiser(tmp_path / "pngs") is None
+
+
+def test_motion_jpeg_reads_the_tables_of_its_packets(tmp_path):
+    # FFmpeg's encoder scales MPEG-1's matrix, not K.1, by a rate-controlled qscale (which
+    # takes a dozen frames to settle): other tables than libjpeg's land on the same scale
+    high = write(tmp_path / "a.avi", "mjpeg", pix_fmt="yuvj420p", bit_rate=4_000_000, frames=25)
+    low = write(tmp_path / "b.avi", "mjpeg", pix_fmt="yuvj420p", bit_rate=20_000, frames=25)
+    q_high, q_low = coded_quantiser(high), coded_quantiser(low)
+    with av.open(str(low)) as inp:
+        per_packet = [jpeg_quantiser(bytes(p)) for p in inp.demux(video=0) if p.size]
+    assert q_low == pytest.approx(np.mean(per_packet))
+    assert q_low > q_high + 6  # measured 35.6 against 23.4
