@@ -227,6 +227,12 @@ def test_auto_strength_rule():
     assert auto_strength(None, rule) is None and auto_strength(30.0, None) is None
     assert auto_strength(3.0, rule) == 0.0 and auto_strength(60.0, rule) == 1.0
     assert auto_strength(24.0, rule) == pytest.approx(0.5)
+    # a family with its own zero point and span; other families keep the main rule
+    rule["families"] = {"jpeg": {"qp_zero": 18.0, "qp_span": 12.0}}
+    assert auto_strength(24.0, rule, "jpeg") == pytest.approx(0.5)
+    assert auto_strength(17.0, rule, "jpeg") == 0.0
+    assert auto_strength(24.0, rule, "h264") == pytest.approx(0.5)
+    assert auto_strength(20.0, rule, "jpeg") < auto_strength(20.0, rule, None)
 
 
 def test_strength_auto_is_a_valid_setting_and_other_words_are_not():
@@ -261,6 +267,11 @@ def test_auto_strength_follows_the_coded_quantiser(coded, caplog):
         auto.configure(spec)
     assert 0 < rule["fallback_strength"] < 1
     assert auto.strength == rule["fallback_strength"] and "reports no quantiser" in caplog.text
+    # JPEG tables: the family's own rule, and the message says so
+    jpeg = rule["families"]["jpeg"]
+    auto.configure(spec.with_(coded_qp=jpeg["qp_zero"] + 0.25 * jpeg["qp_span"],
+                              coded_family="jpeg"))
+    assert auto.strength == pytest.approx(0.25) and auto.chosen.endswith(", jpeg rule)")
     auto.rule = None  # a model whose manifest has no rule: as trained
     auto.configure(spec.with_(coded_qp=20.0))
     assert auto.strength == 1.0
@@ -310,3 +321,26 @@ def test_web_preset_spares_a_well_coded_video(tmp_path):
     # strengths 0.18 and 1: mean change 0.0034 and 0.0192 (5.7 times); both at full
     # strength: 0.0183 and 0.0192
     assert changes[48] > 3 * changes[14]
+
+
+@needs_model
+def test_web_preset_reads_the_tables_of_a_jpeg_photo(tmp_path):
+    """A quality 95 photo is barely touched, a quality 10 one gets the full correction."""
+    import cv2
+
+    from revival.io.images import read_image
+    from revival.io.quantiser import jpeg_quantiser
+
+    rgb = (np.clip(scene(0, 64, 96), 0, 1) * 255).astype(np.uint8)
+    changes = {}
+    for quality in (95, 10):
+        src = tmp_path / f"q{quality}.jpg"
+        cv2.imwrite(str(src), rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        qp = jpeg_quantiser(src.read_bytes())
+        result = restore(src, tmp_path / f"q{quality}.png", preset="web", stages=["deblock"])
+        assert result.input_spec.coded_qp == pytest.approx(qp)
+        assert result.input_spec.coded_family == "jpeg"
+        assert result.choices[0].endswith(f"from the source's quantiser (QP {qp:.1f}, jpeg rule)")
+        changes[quality] = float(np.abs(read_image(tmp_path / f"q{quality}.png")[0]
+                                        - read_image(src)[0]).mean())
+    assert changes[10] > 4 * changes[95]  # strengths 0 and 1 (the JPEG rule): 0 and 0.0201

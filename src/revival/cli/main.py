@@ -185,8 +185,8 @@ def _probe(args: argparse.Namespace) -> int:
         from ..io.decode import VideoReader
         from ..io.quantiser import coded_quantiser
         with open_input(args.input) as reader:
-            qp = (coded_quantiser(reader.path, stream_index=reader.stream.index)
-                  if isinstance(reader, VideoReader) else None)
+            qp = coded_quantiser(reader.path, stream_index=reader.stream.index
+                                 if isinstance(reader, VideoReader) else None)
             analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
                                if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1,
                                bits_per_pixel=bpp, coded_qp=qp)

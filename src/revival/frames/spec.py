@@ -25,6 +25,8 @@ class VideoSpec:
         coded_qp: mean quantiser of the source's first coded frames on the H.264 QP
             scale (:mod:`revival.io.quantiser`), where the decoder reports one and a stage
             asked for it (``needs_coded_qp``); None otherwise.
+        coded_family: how ``coded_qp`` was read: ``"h264"``, ``"mpeg"`` or ``"jpeg"``
+            (quantisation tables of JPEG images and Motion JPEG); None with it.
     """
 
     width: int
@@ -37,6 +39,7 @@ class VideoSpec:
     frame_count: int | None = None
     sample_aspect_ratio: Fraction = Fraction(1)
     coded_qp: float | None = None
+    coded_family: str | None = None
 
     def with_(self, **changes: object) -> VideoSpec:
         return replace(self, **changes)

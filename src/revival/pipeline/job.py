@@ -29,7 +29,7 @@ from ..io.encode import EncodeOptions, VideoWriter
 from ..io.formats import CONTAINERS, DEFAULT_CODEC
 from ..io.images import ImageReader, ImageWriter, is_image_path
 from ..io.decode import VideoReader
-from ..io.quantiser import coded_quantiser
+from ..io.quantiser import read_quantiser
 from ..stages.registry import stage_class
 from .config import PipelineConfig, load_preset
 from .handoff import END, Failure, put_until
@@ -193,9 +193,10 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
     reader = open_input(input_path, color=color, fps=fps)
     try:
         spec_in = reader.spec
-        if pipeline.needs_coded_qp and isinstance(reader, VideoReader):
-            spec_in = spec_in.with_(coded_qp=coded_quantiser(reader.path,
-                                                             stream_index=reader.stream.index))
+        if pipeline.needs_coded_qp:
+            coded = read_quantiser(reader.path, stream_index=reader.stream.index
+                                   if isinstance(reader, VideoReader) else None)
+            spec_in = spec_in.with_(coded_qp=coded.qp, coded_family=coded.family)
         spec_out = pipeline.configure(spec_in)
         if kind == "image" and (reader.spec.frame_count or 1) > 1:
             raise OutputFormatError(

@@ -12,10 +12,12 @@ frame contract is float).
 compressed: the mean quantiser its decoder reports (``VideoSpec.coded_qp``, H.264 scale,
 see :mod:`revival.io.quantiser`) through the rule in the model's manifest
 (``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on clips the model
-never trained on by ``benchmarks/deblock_strength.py --calibrate``). The model was trained
+never trained on by ``benchmarks/deblock_strength.py --calibrate``; JPEG sources, whose
+QP comes from their tables, have their own ``qp_zero`` and ``qp_span``, fitted by
+``--fit-jpeg``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
-still gains. Where the source reports no quantiser (HEVC, AV1, images) the rule's
+still gains. Where the source reports no quantiser (HEVC, AV1, PNG) the rule's
 ``fallback_strength`` applies (the constant strength that did best in the same
 calibration); a model without a rule runs at strength 1. A message says which.
 
@@ -42,17 +44,24 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "deblock.x1"
 
 
-def auto_strength(coded_qp: float | None, rule: dict | None) -> float | None:
+def auto_strength(coded_qp: float | None, rule: dict | None,
+                  family: str | None = None) -> float | None:
     """The strength a manifest's ``auto_strength`` rule gives for a source quantiser.
 
-    None where either is missing.
+    A rule may hold its own ``qp_zero`` and ``qp_span`` for a family of sources
+    (``families``, keyed as :class:`revival.io.quantiser.CodedQuantiser` names them). None
+    where the quantiser or the rule is missing.
 
     Example:
         >>> auto_strength(24.0, {"qp_zero": 6.0, "qp_span": 36.0})
         0.5
+        >>> auto_strength(24.0, {"qp_zero": 6.0, "qp_span": 36.0,
+        ...                      "families": {"jpeg": {"qp_zero": 16.0, "qp_span": 16.0}}}, "jpeg")
+        0.5
     """
     if coded_qp is None or not rule:
         return None
+    rule = (rule.get("families") or {}).get(family, rule)
     s = (float(coded_qp) - float(rule["qp_zero"])) / float(rule["qp_span"])
     return float(min(1.0, max(0.0, s)))
 
@@ -152,7 +161,7 @@ class Deblock(Stage):
 
     def configure(self, spec: VideoSpec) -> VideoSpec:
         if self.params.strength == "auto":
-            s = auto_strength(spec.coded_qp, self.rule)
+            s = auto_strength(spec.coded_qp, self.rule, spec.coded_family)
             if s is None and self.rule and self.rule.get("fallback_strength") is not None:
                 s = float(self.rule["fallback_strength"])
                 self.chosen = (f"deblock: strength {s:.2f} (the source reports no quantiser; "
@@ -161,8 +170,10 @@ class Deblock(Stage):
                 s = 1.0
                 self.chosen = f"deblock: strength 1 ({self.params.model} has no auto_strength rule)"
             else:
+                own = spec.coded_family in (self.rule.get("families") or {})
                 self.chosen = (f"deblock: strength {s:.2f} from the source's quantiser "
-                               f"(QP {spec.coded_qp:.1f})")
+                               f"(QP {spec.coded_qp:.1f}"
+                               f"{f', {spec.coded_family} rule' if own else ''})")
             log.info("%s", self.chosen)
             self.strength = s
         return spec
