@@ -90,3 +90,8 @@ def test_model_card_states_contract_and_checksums(model_id):
     for info in manifest["files"].values():
         assert info["sha256"] in card
     assert f"x{manifest['input']['scale']}" in card
+    auto = manifest.get("auto_strength")
+    if auto:  # the rules a user's `strength = "auto"` runs by
+        assert f"clip((QP - {auto['qp_zero']:g}) / {auto['qp_span']:g}, 0, 1)" in card
+        for rule in (auto.get("families") or {}).values():
+            assert f"clip((QP - {rule['qp_zero']:g}) / {rule['qp_span']:g}, 0, 1)" in card

@@ -58,6 +58,18 @@ def render_card(m: dict[str, Any]) -> str:
         cpu = m["metrics_cpu"]
         lines.append(f"- measured on {cpu['cpu']} ({', '.join(cpu['simd']) or 'no AVX2'}); "
                      f"INT8 results can differ on CPUs without VNNI")
+    auto = m.get("auto_strength")
+    if auto:
+        lines += ["", "## Automatic strength", "",
+                  f"- `strength = \"auto\"`: clip((QP - {auto['qp_zero']:g}) / {auto['qp_span']:g}, "
+                  f"0, 1), QP the source's coded quantiser on the H.264 scale; mean gain "
+                  f"{_fmt(auto.get('mean_gain_db'))} dB on its calibration "
+                  f"(`{auto.get('calibration')}`)"]
+        for family, rule in (auto.get("families") or {}).items():
+            lines.append(f"- {family} sources: clip((QP - {rule['qp_zero']:g}) / "
+                         f"{rule['qp_span']:g}, 0, 1); mean gain {_fmt(rule.get('mean_gain_db'))} "
+                         f"dB (`{rule.get('calibration')}`)")
+        lines.append(f"- no quantiser reported: strength {auto.get('fallback_strength')}")
     r = m["recipe"]
     lines += ["", "## Training", "", m["training_data"], "",
               f"- iterations: {r['iterations']}, batch {r.get('batch')}, LR patch "
