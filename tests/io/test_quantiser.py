@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from revival.io.quantiser import (JPEG_CURVE_QP, K1_LUMA, coded_quantiser, h264_qp_from_qscale,
-                                  jpeg_luma_table, jpeg_quantiser, jpeg_table_scale)
+from revival.io.quantiser import (JPEG_CURVE_QP, K1_LUMA, VP9_CURVE_QP, coded_quantiser,
+                                  h264_qp_from_qscale, h264_qp_from_vp9, jpeg_luma_table,
+                                  jpeg_quantiser, jpeg_table_scale, read_quantiser)
 from revival.io.x264 import x264_options
 from revival.testing.clips import scene
 
@@ -68,6 +69,28 @@ def test_quantiser_follows_the_rate_of_mpeg2(tmp_path):
 def test_mpeg_qscale_maps_to_the_h264_step():
     assert float(h264_qp_from_qscale(0.85)) == pytest.approx(12.0)
     assert float(h264_qp_from_qscale(8.0) - h264_qp_from_qscale(4.0)) == pytest.approx(6.0)
+
+
+def test_vp9_reports_its_quantiser_index_through_the_curve(tmp_path):
+    opts = {"b": "0", "deadline": "realtime", "cpu-used": "8"}
+    fine = write(tmp_path / "a.webm", "libvpx-vp9", options={**opts, "crf": "10"})
+    coarse = write(tmp_path / "b.webm", "libvpx-vp9", options={**opts, "crf": "60"})
+    with av.open(str(coarse)) as inp:  # the indices as FFmpeg reports them, mapped here
+        st = inp.streams.video[0]
+        st.codec_context.options = {"export_side_data": "venc_params"}
+        index = [float(sd.qp) for f in inp.decode(st) for sd in f.side_data
+                 if sd.type.name == "VIDEO_ENC_PARAMS"]
+    assert len(index) == 8
+    found = read_quantiser(coarse)
+    assert found.family == "vp9"
+    assert found.qp == pytest.approx(np.mean([h264_qp_from_vp9(i) for i in index]))
+    assert found.qp > coded_quantiser(fine) + 6
+
+
+def test_vp9_curve_rises_and_stays_on_the_h264_scale():
+    qps = [h264_qp_from_vp9(i) for i in range(0, 256, 5)] + [h264_qp_from_vp9(255)]
+    assert all(a <= b for a, b in zip(qps, qps[1:])) and np.all(np.diff(VP9_CURVE_QP) > 0)
+    assert qps[0] >= 0 and qps[-1] <= 51
 
 
 def test_codecs_without_a_quantiser_and_unreadable_files_give_none(tmp_path):

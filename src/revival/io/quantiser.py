@@ -6,15 +6,18 @@ detail to throw away, so unlike pixel statistics (blockiness, noise) it does not
 what the picture shows. Values are put on the H.264 scale (QP 0-51, the quantiser step
 doubling every 6; for video deeper than 8 bits, the QP an 8-bit stream with the same
 step relative to the sample range would have): MPEG-style ``qscale`` (1-31) maps to
-``12 + 6 * log2(qscale / 0.85)``, the inverse of x264's own ``qp2qscale``. HEVC, AV1,
-VP9 (which reports only a frame-level index on another scale) and lossless streams report
-nothing usable: None.
+``12 + 6 * log2(qscale / 0.85)``, the inverse of x264's own ``qp2qscale``. VP9 reports each
+frame's quantiser index (0-255, with segment deltas); a measured curve puts it on the
+H.264 scale (``VP9_CURVE_*``: the x264 QP that loses as much RGB PSNR on the same clips,
+``python benchmarks/deblock_strength_vp9.py``). HEVC exports nothing, but its slice
+headers carry the QP on H.264's own scale (:mod:`revival.io.hevc`). AV1 (FFmpeg's dav1d
+decoder exports nothing) and lossless streams report nothing usable: None.
 
 JPEG images and Motion-JPEG video carry their quantisation tables in the file (DQT).
 Their scale against the standard's example luminance table (ITU-T T.81 Annex K.1, which
 libjpeg's quality setting scales) becomes an H.264-scale QP: the intra-coded x264 QP that
 loses as much RGB PSNR, read off a curve measured over held-out training images by
-``python benchmarks/deblock_strength.py --fit-jpeg`` (``JPEG_CURVE_*``; libjpeg quality 50
+``python benchmarks/deblock_strength_jpeg.py`` (``JPEG_CURVE_*``; libjpeg quality 50
 is QP 35, 90 is QP 23.5, 10 is QP 45).
 
 Example:
@@ -31,13 +34,21 @@ from pathlib import Path
 import av
 import numpy as np
 
+from . import hevc
+
 log = logging.getLogger(__name__)
 
-_H264, _MPEG2 = 1, 2  # AVVideoEncParamsType of FFmpeg's H.264 and MPEG-class decoders
+_VP9, _H264, _MPEG2 = 0, 1, 2  # AVVideoEncParamsType of FFmpeg's VP9, H.264, MPEG decoders
 _JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
 _JPEG_CODECS = {"mjpeg"}
 
-# measured by benchmarks/deblock_strength.py --fit-jpeg (see the module text): log2 of
+# measured by benchmarks/deblock_strength_vp9.py: the median quantiser index of libvpx-vp9
+# at CRF 4-63 and the median x264 QP with the same PSNR (the first pinned at the lowest
+# QP measured)
+VP9_CURVE_QINDEX = [12.0, 37.2, 62.7, 92.3, 123.7, 157.8, 182.7, 207.3, 239.2]
+VP9_CURVE_QP = [8.0, 12.0, 15.1, 18.9, 22.8, 27.1, 30.6, 34.1, 39.3]
+
+# measured by benchmarks/deblock_strength_jpeg.py (see the module text): log2 of
 # libjpeg's scale / 100 (quality 95 .. 5) and the median x264 QP with the same PSNR
 JPEG_CURVE_LOG2_SCALE = [-3.3219, -2.3219, -1.737, -1.3219, -0.737, -0.3219, 0.0, 0.3219,
                          0.7313, 1.0, 1.3219, 1.7355, 2.3219, 3.3219]
@@ -152,15 +163,28 @@ def jpeg_table_scale(table: np.ndarray) -> int:
 _SCALES = np.arange(1, 5001, dtype=np.float64)
 
 
+def h264_qp_from_vp9(index: float) -> float:
+    """A VP9 quantiser index (0-255) as the H.264 QP that loses as much (module text)."""
+    xs, qps = VP9_CURVE_QINDEX, VP9_CURVE_QP
+    if index > xs[-1]:  # the last segment carried on, to H.264's end
+        return min(51.0, qps[-1] + (index - xs[-1]) * (qps[-1] - qps[-2]) / (xs[-1] - xs[-2]))
+    return float(np.interp(index, xs, qps))
+
+
 def frame_quantiser(frame: av.VideoFrame) -> float | None:
     """Mean quantiser (H.264 scale) of one decoded frame, or None where none was exported.
 
     The frame must come from a decoder opened with ``export_side_data=venc_params``.
     """
     for data in frame.side_data:
-        if data.type.name != "VIDEO_ENC_PARAMS" or not data.nb_blocks:
+        if data.type.name != "VIDEO_ENC_PARAMS":
             continue
         kind = int(data.codec_type)
+        if kind == _VP9:  # the frame's index, per segment where segments change it
+            index = float(np.mean(data.qp_map())) if data.nb_blocks else float(data.qp)
+            return h264_qp_from_vp9(index)
+        if not data.nb_blocks:
+            continue
         if kind == _H264:
             # above 8 bits the decoder reports QP' = QP + 6 * (depth - 8), the step on the
             # deeper sample scale; the same relative step is QP on the 8-bit scale
@@ -177,8 +201,9 @@ class CodedQuantiser:
 
     Attributes:
         qp: mean quantiser on the H.264 QP scale, None where none was read.
-        family: ``"h264"``, ``"mpeg"`` (MPEG-1/2/4 Part 2 qscale) or ``"jpeg"`` (JPEG
-            images, Motion JPEG: from the tables); None with ``qp``.
+        family: ``"h264"``, ``"hevc"`` (slice QPs), ``"mpeg"`` (MPEG-1/2/4 Part 2
+            qscale), ``"vp9"`` (its quantiser index) or ``"jpeg"`` (JPEG images, Motion JPEG: from the tables); None
+            with ``qp``.
     """
 
     qp: float | None = None
@@ -215,6 +240,8 @@ def read_quantiser(path: str | Path, *, stream_index: int | None = None,
                 return CodedQuantiser()
             stream = (streams[0] if stream_index is None
                       else next(s for s in streams if s.index == stream_index))
+            if stream.codec_context.name == "hevc":
+                return _found(_hevc_qps(container, stream, frames), "hevc")
             if stream.codec_context.name in _JPEG_CODECS:
                 # Motion JPEG: every packet is a JPEG image with its own tables
                 for packet in container.demux(stream):
@@ -230,17 +257,43 @@ def read_quantiser(path: str | Path, *, stream_index: int | None = None,
             # frames before their last rows were decoded (QP 0 there; a clip coded at QP 14
             # read 4.7-14 per frame, and another value on every run)
             stream.thread_type = "SLICE"
-            family = "h264" if stream.codec_context.name == "h264" else "mpeg"
+            family = {"h264": "h264", "vp9": "vp9"}.get(stream.codec_context.name, "mpeg")
             for i, frame in enumerate(container.decode(stream)):
                 qp = frame_quantiser(frame)
                 if qp is not None:
                     values.append(qp)
                 if i + 1 >= frames:
                     break
-    except (av.error.FFmpegError, StopIteration) as exc:
+    except (av.error.FFmpegError, StopIteration, ValueError) as exc:
         log.debug("coded quantiser of %s not read: %s", path, exc)
         return CodedQuantiser()
     return _found(values, family)
+
+
+def _hevc_qps(container, stream, frames: int) -> list[float]:
+    """Slice QPs of the first ``frames`` HEVC pictures, read from packets (no decoding)."""
+    extradata = bytes(stream.codec_context.extradata or b"")
+    if extradata[:1] == b"\x01":  # hvcC: length-prefixed packets (MP4, Matroska)
+        params, size = hevc.hvcc_nals(extradata)
+
+        def units(packet: bytes):
+            return hevc.length_prefixed(packet, size)
+    else:  # Annex B: start codes (raw .hevc, MPEG-TS)
+        params = list(hevc.annex_b(extradata)) if extradata else []
+        units = hevc.annex_b
+
+    def nals():
+        yield from params
+        for packet in container.demux(stream):
+            if packet.size:
+                yield from units(bytes(packet))
+
+    values: list[float] = []
+    for qp in hevc.slice_qps(nals()):
+        values.append(float(qp))
+        if len(values) >= frames:
+            break
+    return values
 
 
 def _found(values: list[float], family: str | None) -> CodedQuantiser:
