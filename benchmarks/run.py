@@ -37,6 +37,15 @@ SUITES = {
                               "and outside it, every SR model, fp32 and INT8"),
     "joint": ("joint.py", "joint denoise + deblock + x2 SR (realworld.x2) vs the same stages in "
                           "sequence on degraded Set14 and Vid4 city"),
+    "backend_choice": ("backend_choice.py", "ONNX Runtime against OpenVINO for the same-size "
+                                            "models (deblock.x1, denoise.x1)"),
+    "deblock_strength": ("deblock_strength.py", "deblocking at strength 1 and at the automatic "
+                                                "strength from the coded quantiser (H.264, "
+                                                "MPEG-2, HEVC)"),
+    "deblock_strength_jpeg": ("deblock_strength_jpeg.py", "JPEG quantisation tables on the "
+                                                          "H.264 QP scale, and the JPEG rule"),
+    "deblock_strength_vp9": ("deblock_strength_vp9.py", "VP9 quantiser index on the H.264 QP "
+                                                        "scale, and the VP9 rule"),
 }
 
 

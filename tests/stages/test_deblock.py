@@ -267,11 +267,13 @@ def test_auto_strength_follows_the_coded_quantiser(coded, caplog):
         auto.configure(spec)
     assert 0 < rule["fallback_strength"] < 1
     assert auto.strength == rule["fallback_strength"] and "reports no quantiser" in caplog.text
-    # JPEG tables: the family's own rule, and the message says so
-    jpeg = rule["families"]["jpeg"]
-    auto.configure(spec.with_(coded_qp=jpeg["qp_zero"] + 0.25 * jpeg["qp_span"],
-                              coded_family="jpeg"))
-    assert auto.strength == pytest.approx(0.25) and auto.chosen.endswith(", jpeg rule)")
+    # JPEG tables and VP9 indices: the family's own rule, and the message says so
+    assert {"jpeg", "vp9"} <= set(rule["families"])
+    for family, own in rule["families"].items():
+        auto.configure(spec.with_(coded_qp=own["qp_zero"] + 0.25 * own["qp_span"],
+                                  coded_family=family))
+        assert auto.strength == pytest.approx(0.25)
+        assert auto.chosen.endswith(f", {family} rule)")
     auto.rule = None  # a model whose manifest has no rule: as trained
     auto.configure(spec.with_(coded_qp=20.0))
     assert auto.strength == 1.0

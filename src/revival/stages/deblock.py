@@ -12,9 +12,9 @@ frame contract is float).
 compressed: the mean quantiser its decoder reports (``VideoSpec.coded_qp``, H.264 scale,
 see :mod:`revival.io.quantiser`) through the rule in the model's manifest
 (``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on clips the model
-never trained on by ``benchmarks/deblock_strength.py --calibrate``; JPEG sources, whose
-QP comes from their tables, have their own ``qp_zero`` and ``qp_span``, fitted by
-``--fit-jpeg``). The model was trained
+never trained on by ``benchmarks/deblock_strength.py --calibrate``; JPEG and VP9 sources,
+whose QP is read off a measured curve, have their own ``qp_zero`` and ``qp_span``, fitted
+by ``benchmarks/deblock_strength_jpeg.py`` and ``deblock_strength_vp9.py``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
 still gains. Where the source reports no quantiser (HEVC, AV1, PNG) the rule's
