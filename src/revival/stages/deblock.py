@@ -17,7 +17,7 @@ whose QP is read off a measured curve, have their own ``qp_zero`` and ``qp_span`
 by ``benchmarks/deblock_strength_jpeg.py`` and ``deblock_strength_vp9.py``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
-still gains. Where the source reports no quantiser (HEVC, AV1, PNG) the rule's
+still gains. Where the source reports no quantiser (AV1, PNG, raw frames) the rule's
 ``fallback_strength`` applies (the constant strength that did best in the same
 calibration); a model without a rule runs at strength 1. A message says which.
 
