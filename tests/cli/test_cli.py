@@ -235,6 +235,17 @@ def test_output_choices_a_file_cannot_hold_are_usage_errors(tmp_path: Path, case
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
+def test_odd_size_into_webm_names_a_way_out_webm_allows(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """WebM holds only AV1 here, so suggesting another codec would only fail again."""
+    src = make_clip(tmp_path / "in.mp4", ClipSpec(width=65, height=37, frames=4, chroma="444",
+                                                  options={}))
+    assert main(["--quiet", "restore", str(src), "-o", str(tmp_path / "o.webm")]) == 2
+    err = capsys.readouterr().err
+    assert "odd frame size 65x37" in err and ".mkv" in err and "--codec" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 def test_sigterm_leaves_no_file(tmp_path: Path, signalled_job) -> None:
     """SIGTERM (kill, timeout, a service manager) used to leave .o.revival-tmp.mkv behind."""
     import signal

@@ -188,6 +188,12 @@ class VideoWriter:
         depth, chroma = choose_layout(options.codec, bit_depth=options.bit_depth or spec.bit_depth,
                                       chroma=spec.chroma)
         if chroma != "444" and codec != "ffv1" and (spec.width % 2 or spec.height % 2):
+            if codec == "libsvtav1" and fmt == "webm":  # no other codec to offer in WebM
+                raise OutputFormatError(
+                    f"{options.codec} cannot encode an odd frame size {spec.width}x{spec.height}, "
+                    f"and {self.path.suffix} files hold only av1 here; write a .mkv or .mp4 "
+                    "output (h264 and h265 take odd sizes as 4:4:4), or resize to an even size",
+                    path=self.path)
             if codec == "libsvtav1":
                 raise OutputFormatError(
                     f"{options.codec} cannot encode an odd frame size {spec.width}x{spec.height}; "
