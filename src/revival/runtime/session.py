@@ -1,8 +1,12 @@
 """Run an exported SR model with ONNX Runtime or OpenVINO; no PyTorch.
 
-``backend="auto"`` uses the backend the model's benchmark measured fastest for
-the requested precision (recorded in the manifest as ``preferred_backend``),
-else ONNX Runtime, else OpenVINO, whichever is installed.
+``backend="auto"`` uses ONNX Runtime's CUDA provider where one is there (the
+``onnxruntime-gpu`` package and an NVIDIA GPU); otherwise the backend the model's
+benchmark measured fastest on the CPU for the requested precision (recorded in the
+manifest as ``preferred_backend``), else ONNX Runtime, else OpenVINO, whichever is
+installed. ``"cuda"`` and ``"tensorrt"`` ask for ONNX Runtime's CUDA or TensorRT provider
+by name. The GPU paths are not measured by the project: its CI and benchmark machines
+have no GPU.
 
 Example:
     >>> m = load_sr_model("fidelity.x4")                         # doctest: +SKIP
@@ -27,14 +31,32 @@ from .shuffle import depth_to_space, quantised, strip_depth_to_space
 from .tiling import run_tiled
 
 log = logging.getLogger(__name__)
-Backend = Literal["auto", "onnxruntime", "openvino"]
+Backend = Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"]
 BACKENDS = ("onnxruntime", "openvino")
+# ONNX Runtime execution providers behind the GPU backends, in order of preference
+GPU_PROVIDERS = {"cuda": ["CUDAExecutionProvider"],
+                 "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider"]}
 
 
 def available_backends() -> list[str]:
     """Installed inference backends, in order of preference for portability."""
     names = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
     return [b for b in BACKENDS if importlib.util.find_spec(names[b]) is not None]
+
+
+def gpu_backends() -> list[str]:
+    """GPU backends ONNX Runtime offers on this machine (``"cuda"``, ``"tensorrt"``)."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return []
+    import onnxruntime as ort
+
+    have = set(ort.get_available_providers())
+    return [b for b, providers in GPU_PROVIDERS.items() if providers[0] in have]
+
+
+def onnxruntime_providers(backend: str) -> list[str]:
+    """Execution providers of an ONNX Runtime session for a backend, the CPU always last."""
+    return [*GPU_PROVIDERS.get(backend, []), "CPUExecutionProvider"]
 
 
 def _threads(threads: int | None) -> int:
@@ -48,7 +70,9 @@ class SRModel:
         path: the ``.onnx`` file.
         scale: its upscaling factor.
         channels: the channels of one frame, in and out (1 = Y', 3 = RGB).
-        backend: ``"onnxruntime"``, ``"openvino"`` or ``"auto"`` (ONNX Runtime when installed).
+        backend: ``"onnxruntime"``, ``"openvino"``, ``"cuda"``, ``"tensorrt"`` (ONNX Runtime
+            with that GPU provider) or ``"auto"`` (CUDA where available, else ONNX Runtime
+            when installed).
         threads: intra-op threads; None uses every core.
         overlap: tile context in input pixels (the model's receptive radius).
         multiple: the model needs input sides that are multiples of this; images are
@@ -71,16 +95,21 @@ class SRModel:
         if backend == "auto":
             if not have:
                 raise MissingDependencyError("no inference backend; pip install onnxruntime")
-            backend = have[0]
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {['auto', *BACKENDS]}, got {backend!r}",
-                              key="backend")
-        if backend not in have:
+            backend = "cuda" if "cuda" in gpu_backends() else have[0]
+        if backend not in (*BACKENDS, *GPU_PROVIDERS):
+            raise ConfigError(f"backend must be one of {['auto', *BACKENDS, *GPU_PROVIDERS]}, "
+                              f"got {backend!r}", key="backend")
+        if backend in GPU_PROVIDERS and backend not in gpu_backends():
+            raise MissingDependencyError(
+                f"backend {backend!r} needs ONNX Runtime's {GPU_PROVIDERS[backend][0]}: "
+                "pip install onnxruntime-gpu (with CUDA on an NVIDIA GPU), or use the CPU "
+                "backends (auto, onnxruntime, openvino)")
+        if backend in BACKENDS and backend not in have:
             raise MissingDependencyError(f"backend {backend!r} is not installed; "
                                          f"pip install {backend}")
         self.backend = backend
         n = _threads(threads)
-        if backend == "onnxruntime":
+        if backend != "openvino":
             import onnxruntime as ort
 
             so = ort.SessionOptions()
@@ -90,7 +119,11 @@ class SRModel:
             # idle worker threads sleep instead of spinning: spinning bought nothing per call
             # here and took a core from whatever ran next (decoding, OpenVINO, OpenCV)
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            sess = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
+            providers = onnxruntime_providers(backend)
+            sess = ort.InferenceSession(str(self.path), so, providers=providers)
+            if sess.get_providers()[0] != providers[0]:  # ONNX Runtime fell back quietly
+                log.warning("%s: %s not usable here, running on %s", self.path.name,
+                            providers[0], sess.get_providers()[0])
             name = sess.get_inputs()[0].name
             self._run = lambda x: sess.run(None, {name: x})[0]
         else:
@@ -165,7 +198,8 @@ def load_sr_model(model_id: str, *, precision: Precision = "fp32", backend: Back
     """
     manifest = load_manifest(model_id, weights_dir=weights_dir)
     path = weight_path(model_id, precision, weights_dir=weights_dir)
-    if backend == "auto":
+    if backend == "auto" and "cuda" not in gpu_backends():
+        # the manifest's choice was measured on CPUs
         preferred = manifest.get("preferred_backend", {}).get(precision)
         if preferred in available_backends():
             backend = preferred

@@ -111,7 +111,8 @@ class DeblockParams:
         strength: 0..2 (1 applies the model as trained), or ``"auto"``: from the
             source's coded quantiser (see the module text).
         tile: core tile size in pixels, 0 = whole frame.
-        backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
+        backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"``, or ``"cuda"`` / ``"tensorrt"``
+            (ONNX Runtime on an NVIDIA GPU; :mod:`revival.runtime.session`).
         precision: ``"fp32"`` or ``"int8"``.
         threads: inference threads, 0 = all cores.
     """
@@ -119,7 +120,7 @@ class DeblockParams:
     model: str = DEFAULT_MODEL
     strength: float | Literal["auto"] = 1.0
     tile: int = 0
-    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    backend: Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"] = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
 

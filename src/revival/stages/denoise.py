@@ -112,7 +112,7 @@ class DenoiseParams:
     radius: int = 2
     spatial_method: SpatialMethod = "auto"
     model: str = DEFAULT_MODEL
-    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    backend: Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"] = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
 

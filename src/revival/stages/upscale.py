@@ -183,7 +183,8 @@ class UpscaleParams:
             a registered model id (``fidelity.x4``), whose scale must equal ``scale``.
         scale: upscaling factor.
         tile: core tile size in input pixels, 0 = whole frame.
-        backend: ``"auto"``, ``"onnxruntime"`` or ``"openvino"``.
+        backend: ``"auto"``, ``"onnxruntime"``, ``"openvino"``, or ``"cuda"`` / ``"tensorrt"``
+            (ONNX Runtime on an NVIDIA GPU; :mod:`revival.runtime.session`).
         precision: ``"fp32"`` or ``"int8"``.
         threads: inference threads, 0 = all cores.
         forensic: refuse any model whose manifest does not state ``adversarial: false``
@@ -195,7 +196,7 @@ class UpscaleParams:
     model: str = "fidelity"
     scale: int = 4
     tile: int = 0
-    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    backend: Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"] = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
     forensic: bool = False
