@@ -145,6 +145,13 @@ def test_probe_analyze_prints_the_quantiser_only_where_the_codec_reports_one(
                  "--codec", "ffv1"]) == 0
     assert main(["probe", str(lossless), "--analyze", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["analysis"]["coded_qp"] is None
+    # an HEVC output: the QP comes from its slice headers, and the probe says so
+    hevc = tmp_path / "hevc.mkv"
+    assert main(["--quiet", "restore", str(clip), "-o", str(hevc), "--preset", "copy",
+                 "--codec", "h265"]) == 0
+    assert main(["probe", str(hevc), "--analyze"]) == 0
+    assert re.search(r"coded quantiser: QP \d+\.\d on the H.264 scale, from the slice headers",
+                     capsys.readouterr().out)
 
 
 def test_restore_report_and_flags_after_the_command(clip: Path, tmp_path: Path,

@@ -183,10 +183,11 @@ def _probe(args: argparse.Namespace) -> int:
         bpp = (video.details.get("bits_per_pixel")
                if video is not None and video.codec in BLOCK_CODECS else None)
         from ..io.decode import VideoReader
-        from ..io.quantiser import coded_quantiser
+        from ..io.quantiser import read_quantiser
         with open_input(args.input) as reader:
-            qp = coded_quantiser(reader.path, stream_index=reader.stream.index
-                                 if isinstance(reader, VideoReader) else None)
+            coded = read_quantiser(reader.path, stream_index=reader.stream.index
+                                   if isinstance(reader, VideoReader) else None)
+            qp = coded.qp
             analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
                                if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1,
                                bits_per_pixel=bpp, coded_qp=qp)
@@ -200,10 +201,16 @@ def _probe(args: argparse.Namespace) -> int:
               f"(8-bit code values), blockiness {analysis.blockiness:.2f} (1 = none), "
               f"blur {analysis.blur:.2f} (0 sharp .. 1 blurry)")
         if analysis.coded_qp is not None:
-            print(f"coded quantiser: QP {analysis.coded_qp:.1f} on the H.264 scale (the `web` "
-                  "preset's deblocking strength follows it)")
+            how = _QUANTISER_SOURCE.get(coded.family or "", "")
+            print(f"coded quantiser: QP {analysis.coded_qp:.1f} on the H.264 scale{how} (the "
+                  "`web` preset's deblocking strength follows it)")
         print(f"recommended preset: {analysis.preset} ({analysis.reason})")
     return 0
+
+
+_QUANTISER_SOURCE = {"hevc": ", from the slice headers",
+                     "vp9": ", from VP9's quantiser index", "jpeg": ", from the JPEG tables",
+                     "mpeg": ", from MPEG's quantiser scale"}
 
 
 def _presets(args: argparse.Namespace) -> int:
