@@ -87,6 +87,23 @@ def test_vp9_reports_its_quantiser_index_through_the_curve(tmp_path):
     assert found.qp > coded_quantiser(fine) + 6
 
 
+def test_segmented_vp9_weighs_its_segments(tmp_path):
+    """libvpx's cyclic refresh (aq-mode 3) codes some blocks finer; FFmpeg reports them as
+    blocks that do not tile the frame, which PyAV's qp_map() refuses."""
+    path = write(tmp_path / "a.webm", "libvpx-vp9", frames=12, options={
+        "b": "0", "crf": "40", "deadline": "realtime", "cpu-used": "8", "aq-mode": "3"})
+    with av.open(str(path)) as inp:
+        st = inp.streams.video[0]
+        st.codec_context.options = {"export_side_data": "venc_params"}
+        params = [(sd.qp, sd.nb_blocks) for f in inp.decode(st) for sd in f.side_data
+                  if sd.type.name == "VIDEO_ENC_PARAMS"]
+    assert any(n for _, n in params)  # segments were coded
+    frame_only = np.mean([h264_qp_from_vp9(q) for q, _ in params])
+    found = read_quantiser(path)
+    assert found.family == "vp9" and found.qp is not None
+    assert found.qp < frame_only - 1  # the finer segments count (measured 21.5 against 25.5)
+
+
 def test_vp9_curve_rises_and_stays_on_the_h264_scale():
     qps = [h264_qp_from_vp9(i) for i in range(0, 256, 5)] + [h264_qp_from_vp9(255)]
     assert all(a <= b for a, b in zip(qps, qps[1:])) and np.all(np.diff(VP9_CURVE_QP) > 0)

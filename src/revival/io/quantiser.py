@@ -181,8 +181,7 @@ def frame_quantiser(frame: av.VideoFrame) -> float | None:
             continue
         kind = int(data.codec_type)
         if kind == _VP9:  # the frame's index, per segment where segments change it
-            index = float(np.mean(data.qp_map())) if data.nb_blocks else float(data.qp)
-            return h264_qp_from_vp9(index)
+            return h264_qp_from_vp9(_block_mean(data) if data.nb_blocks else float(data.qp))
         if not data.nb_blocks:
             continue
         if kind == _H264:
@@ -195,6 +194,18 @@ def frame_quantiser(frame: av.VideoFrame) -> float | None:
     return None
 
 
+def _block_mean(data) -> float:
+    """Area-weighted mean quantiser of a frame's coded blocks.
+
+    VP9 reports one block per partition of a segmented frame, in sizes that need not tile
+    the picture (PyAV's ``qp_map`` refuses them), so the blocks are weighted by their area.
+    """
+    blocks = [data.block_params(i) for i in range(data.nb_blocks)]
+    area = np.array([b.w * b.h for b in blocks], np.float64)
+    delta = np.array([b.delta_qp for b in blocks], np.float64)
+    return float(data.qp) + float((area * delta).sum() / max(area.sum(), 1.0))
+
+
 @dataclass(frozen=True)
 class CodedQuantiser:
     """What a source's coding says of its compression.
@@ -202,8 +213,8 @@ class CodedQuantiser:
     Attributes:
         qp: mean quantiser on the H.264 QP scale, None where none was read.
         family: ``"h264"``, ``"hevc"`` (slice QPs), ``"mpeg"`` (MPEG-1/2/4 Part 2
-            qscale), ``"vp9"`` (its quantiser index) or ``"jpeg"`` (JPEG images, Motion JPEG: from the tables); None
-            with ``qp``.
+            qscale), ``"vp9"`` (its quantiser index) or ``"jpeg"`` (JPEG images and Motion
+            JPEG: their tables); None with ``qp``.
     """
 
     qp: float | None = None
@@ -264,7 +275,7 @@ def read_quantiser(path: str | Path, *, stream_index: int | None = None,
                     values.append(qp)
                 if i + 1 >= frames:
                     break
-    except (av.error.FFmpegError, StopIteration, ValueError) as exc:
+    except (av.error.FFmpegError, StopIteration, ValueError, RuntimeError) as exc:
         log.debug("coded quantiser of %s not read: %s", path, exc)
         return CodedQuantiser()
     return _found(values, family)
