@@ -4,7 +4,7 @@ JPEG images and Motion-JPEG video report their quantisation tables, not a QP. On
 of the strength calibration clips of ``deblock_strength.py`` (libjpeg quality 5-95), the
 intra-coded x264 QP with the same RGB PSNR is found for every image and quality; its median
 over images, against the log2 of libjpeg's table scale, gives the curve
-`revival.io.quantiser` uses (``JPEG_CURVE_LOG2_SCALE``, ``JPEG_CURVE_QP``). The same images
+`revival.io.jpeg` uses (``JPEG_CURVE_LOG2_SCALE``, ``JPEG_CURVE_QP``). The same images
 then show what strengths do on JPEG: `deblock.x1`'s gain at the manifest's rule, at a rule
 of JPEG's own (fitted by the H.264 calibration's criterion, no image worse than -0.1 dB),
 at the fallback and at strength 1, per quality; and Set5 and Set14, never used to fit,
@@ -44,7 +44,7 @@ def fit_jpeg(model) -> dict:
     """The JPEG table scale -> H.264 QP curve, and the strength rules on JPEG."""
     import cv2
 
-    from revival.io.quantiser import jpeg_luma_table, jpeg_table_scale
+    from revival.io.jpeg import jpeg_luma_table, jpeg_table_scale
 
     images = [clip8[i] for _, clip8 in calibration_clips() for i in (0, 3)]
     rule_cfg = load_manifest(MODEL)["auto_strength"]
@@ -75,7 +75,7 @@ def fit_jpeg(model) -> dict:
     med = np.median(eq_a, axis=0)
     x = np.array(log2s)
     # the curve bends (5 QP per doubling of the steps at low quality, 11 at the highest), so
-    # it is kept as points, joined by straight lines; `revival.io.quantiser` holds a copy
+    # it is kept as points, joined by straight lines; `revival.io.jpeg` holds a copy
     line = np.interp(x, x[::-1], med[::-1])
     rr, dr, dd = st[..., 0], st[..., 1], st[..., 2]
 
@@ -119,7 +119,7 @@ def jpeg_evaluation(model, qualities, log2s, curve_qp, rule_cfg, own) -> dict:
     """The rules on evaluation images never used above: Set5 and Set14 at each quality."""
     import cv2
 
-    from revival.io.quantiser import jpeg_luma_table, jpeg_table_scale
+    from revival.io.jpeg import jpeg_luma_table, jpeg_table_scale
 
     files = sorted((D / "Set5" / "GTmod12").glob("*.png")) + sorted(
         (D / "Set14" / "GTmod12").glob("*.png"))
@@ -189,11 +189,11 @@ def main() -> int:
              f"({res['worst_at_1']:+.3f}). The best rule fitted to these JPEG images alone "
              f"by the H.264 calibration's criterion: s = clip((QP - {res['jpeg_rule']['a']:g}) "
              f"/ {res['jpeg_rule']['b']:g}, 0, 1), mean {res['jpeg_rule']['mean_gain']:+.3f} dB.")
-    from revival.io import quantiser
-    shipped = np.interp(res["curve_log2_scale"], quantiser.JPEG_CURVE_LOG2_SCALE,
-                        quantiser.JPEG_CURVE_QP)
+    from revival.io import jpeg as jpeg_tables
+    shipped = np.interp(res["curve_log2_scale"], jpeg_tables.JPEG_CURVE_LOG2_SCALE,
+                        jpeg_tables.JPEG_CURVE_QP)
     if np.abs(shipped - np.array(res["curve_qp"])).max() > 0.051:
-        print("revival.io.quantiser's JPEG curve differs from this fit; copy in:\n"
+        print("revival.io.jpeg's JPEG curve differs from this fit; copy in:\n"
               f"JPEG_CURVE_LOG2_SCALE = {res['curve_log2_scale'][::-1]}\n"
               f"JPEG_CURVE_QP = {res['curve_qp'][::-1]}")
     ev = res["evaluation"]

@@ -106,7 +106,8 @@ def noisy_lr(hrs: list[np.ndarray], cond: dict, seed: int, scale: int) -> list[n
 def source_quantiser(kind: str, hrs: list[np.ndarray], cond: dict,
                      scale: int = 2) -> tuple[float | None, str | None]:
     """The quantiser `deblock`'s automatic strength would read from the degraded source."""
-    from revival.io.quantiser import jpeg_quantiser, read_quantiser
+    from revival.io.jpeg import jpeg_quantiser
+    from revival.io.quantiser import read_quantiser
 
     if kind == "images":  # OpenCV's tables depend on the quality only
         ok, data = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8),

@@ -7,9 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from revival.io.quantiser import (JPEG_CURVE_QP, K1_LUMA, VP9_CURVE_QP, coded_quantiser,
-                                  h264_qp_from_qscale, h264_qp_from_vp9, jpeg_luma_table,
-                                  jpeg_quantiser, jpeg_table_scale, read_quantiser)
+from revival.io.jpeg import (JPEG_CURVE_QP, K1_LUMA, jpeg_luma_table, jpeg_quantiser,
+                             jpeg_table_scale)
+from revival.io.quantiser import (VP9_CURVE_QP, coded_quantiser, h264_qp_from_qscale,
+                                  h264_qp_from_vp9, read_quantiser)
 from revival.io.x264 import x264_options
 from revival.testing.clips import scene
 

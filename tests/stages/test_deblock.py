@@ -331,7 +331,7 @@ def test_web_preset_reads_the_tables_of_a_jpeg_photo(tmp_path):
     import cv2
 
     from revival.io.images import read_image
-    from revival.io.quantiser import jpeg_quantiser
+    from revival.io.jpeg import jpeg_quantiser
 
     rgb = (np.clip(scene(0, 64, 96), 0, 1) * 255).astype(np.uint8)
     changes = {}
