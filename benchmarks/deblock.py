@@ -139,7 +139,8 @@ def encode_h264_revival(rgb8: np.ndarray, crf: int, *, bit_depth: int) -> tuple[
     with av.open(buf, "w", format="matroska") as out:
         s = out.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = w, h, pix_fmt
-        s.codec_context.options = x264_options({"crf": str(crf), "preset": "medium"})
+        s.codec_context.options = x264_options({"crf": str(crf), "preset": "medium"},
+                                                 bit_depth=bit_depth)
         cc = s.codec_context
         cc.colorspace, cc.color_trc = BT601.matrix, BT601.transfer
         cc.color_primaries, cc.color_range = BT601.primaries, 1  # 1 = limited

@@ -254,7 +254,7 @@ class VideoWriter:
         if codec == "libx265" and spec.width * spec.height <= _X265_NO_POOL_PIXELS:
             opts["x265-params"] += ":pools=none"
         if codec == "libx264":
-            opts = x264_options(opts)
+            opts = x264_options(opts, bit_depth=self.bit_depth)
         vs.options = opts
         if rotation:
             vs.set_display_rotation(rotation)

@@ -126,7 +126,8 @@ def make_clip(path: str | Path, spec: ClipSpec = ClipSpec()) -> Path:
         vs.time_base = tb
         vs.codec_context.time_base = tb
         if spec.options:
-            vs.options = (x264_options(spec.options) if spec.codec == "libx264"
+            vs.options = (x264_options(spec.options, bit_depth=spec.bit_depth)
+                          if spec.codec == "libx264"
                           else dict(spec.options))
         if spec.color is not None:
             cc = vs.codec_context
