@@ -19,15 +19,19 @@ def test_providers_put_the_gpu_first_and_keep_the_cpu_last():
                                                  "CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-def test_gpu_backends_follow_what_onnxruntime_offers(monkeypatch):
+def test_gpu_backends_follow_what_onnxruntime_offers_and_the_driver(monkeypatch):
     import onnxruntime as ort
 
+    monkeypatch.setattr(session, "_nvidia_driver", lambda: True)
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     assert gpu_backends() == []
     monkeypatch.setattr(ort, "get_available_providers",
                         lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider",
                                  "CPUExecutionProvider"])
     assert gpu_backends() == ["cuda", "tensorrt"]
+    # onnxruntime-gpu on a machine without an NVIDIA driver: the CPU backends stay
+    monkeypatch.setattr(session, "_nvidia_driver", lambda: False)
+    assert gpu_backends() == []
 
 
 @pytest.mark.skipif(bool(gpu_backends()), reason="this machine has a GPU provider")
@@ -53,6 +57,7 @@ def test_auto_prefers_cuda_where_onnxruntime_offers_it(monkeypatch, caplog):
 
     monkeypatch.setattr(ort, "get_available_providers",
                         lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(session, "_nvidia_driver", lambda: True)
     monkeypatch.setattr(ort, "InferenceSession", session_spy)
     with caplog.at_level("WARNING", logger="revival.runtime.session"):
         model = load_sr_model("fidelity.x2", precision="int8", threads=1)

@@ -45,13 +45,23 @@ def available_backends() -> list[str]:
 
 
 def gpu_backends() -> list[str]:
-    """GPU backends ONNX Runtime offers on this machine (``"cuda"``, ``"tensorrt"``)."""
-    if importlib.util.find_spec("onnxruntime") is None:
+    """GPU backends ONNX Runtime offers on this machine (``"cuda"``, ``"tensorrt"``).
+
+    ONNX Runtime lists the providers it was built with, GPU or not, so an NVIDIA driver
+    (its CUDA library) must be there too.
+    """
+    if importlib.util.find_spec("onnxruntime") is None or not _nvidia_driver():
         return []
     import onnxruntime as ort
 
     have = set(ort.get_available_providers())
     return [b for b, providers in GPU_PROVIDERS.items() if providers[0] in have]
+
+
+def _nvidia_driver() -> bool:
+    import ctypes.util
+
+    return any(ctypes.util.find_library(name) for name in ("cuda", "nvcuda"))
 
 
 def onnxruntime_providers(backend: str) -> list[str]:
