@@ -371,8 +371,8 @@ def slice_qps(nals: Iterable[bytes]) -> Iterator[int]:
             pps_id, pps = _parse_pps(_Bits(unescape(nal[2:])))
             state.pps[pps_id] = pps
         elif nal_type <= _RSV_IRAP_23 and not 10 <= nal_type <= 15:
-            # only the header is needed: the first bytes suffice
-            qp = _slice_qp(_Bits(unescape(nal[2:512])), nal_type, state)
+            # only the header is needed; 2 KB holds the longest weighted-prediction table
+            qp = _slice_qp(_Bits(unescape(nal[2:2048])), nal_type, state)
             if qp is not None:
                 yield qp
 
