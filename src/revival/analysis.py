@@ -89,6 +89,7 @@ class Analysis:
     reason: str
     bits_per_pixel: float | None = None
     coded_qp: float | None = None  # the source's quantiser, H.264 scale (revival.io.quantiser)
+    coded_family: str | None = None  # how it was read: h264, hevc, mpeg, vp9 or jpeg
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -152,7 +153,8 @@ def recommend(*, noise_sigma: float, blockiness: float, blur: float, height: int
 
 
 def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 12,
-            bits_per_pixel: float | None = None, coded_qp: float | None = None) -> Analysis:
+            bits_per_pixel: float | None = None, coded_qp: float | None = None,
+            coded_family: str | None = None) -> Analysis:
     """Measure noise, blockiness and blur on up to ``max_frames`` frames.
 
     Args:
@@ -161,6 +163,7 @@ def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 
         max_frames: frames to measure (the first ones given).
         bits_per_pixel: see :func:`recommend`.
         coded_qp: the source's coded quantiser (not measured here); see :func:`recommend`.
+        coded_family: how ``coded_qp`` was read (:class:`revival.io.quantiser.CodedQuantiser`).
     """
     from .metrics.artifacts import blockiness as blockiness_of
 
@@ -179,4 +182,5 @@ def analyze(frames: Iterable[np.ndarray], *, matrix: int = 1, max_frames: int = 
     n, b, bl = float(np.median(noise)), float(np.median(block or [1.0])), float(np.median(blur))
     preset, reason = recommend(noise_sigma=n, blockiness=b, blur=bl, height=h,
                                bits_per_pixel=bits_per_pixel, coded_qp=coded_qp)
-    return Analysis(len(noise), w, h, n, b, bl, preset, reason, bits_per_pixel, coded_qp)
+    return Analysis(len(noise), w, h, n, b, bl, preset, reason, bits_per_pixel, coded_qp,
+                    coded_family if coded_qp is not None else None)

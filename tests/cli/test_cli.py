@@ -152,6 +152,8 @@ def test_probe_analyze_prints_the_quantiser_only_where_the_codec_reports_one(
     assert main(["probe", str(hevc), "--analyze"]) == 0
     assert re.search(r"coded quantiser: QP \d+\.\d on the H.264 scale, from the slice headers",
                      capsys.readouterr().out)
+    assert main(["probe", str(hevc), "--analyze", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["analysis"]["coded_family"] == "hevc"
 
 
 def test_restore_report_and_flags_after_the_command(clip: Path, tmp_path: Path,

@@ -187,10 +187,10 @@ def _probe(args: argparse.Namespace) -> int:
         with open_input(args.input) as reader:
             coded = read_quantiser(reader.path, stream_index=reader.stream.index
                                    if isinstance(reader, VideoReader) else None)
-            qp = coded.qp
             analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
                                if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1,
-                               bits_per_pixel=bpp, coded_qp=qp)
+                               bits_per_pixel=bpp, coded_qp=coded.qp,
+                               coded_family=coded.family)
         data["analysis"] = analysis.to_dict()
     if args.json:
         print(json.dumps(data, indent=2))
@@ -201,7 +201,7 @@ def _probe(args: argparse.Namespace) -> int:
               f"(8-bit code values), blockiness {analysis.blockiness:.2f} (1 = none), "
               f"blur {analysis.blur:.2f} (0 sharp .. 1 blurry)")
         if analysis.coded_qp is not None:
-            how = _QUANTISER_SOURCE.get(coded.family or "", "")
+            how = _QUANTISER_SOURCE.get(analysis.coded_family or "", "")
             print(f"coded quantiser: QP {analysis.coded_qp:.1f} on the H.264 scale{how} (the "
                   "`web` preset's deblocking strength follows it)")
         print(f"recommended preset: {analysis.preset} ({analysis.reason})")
