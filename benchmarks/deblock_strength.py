@@ -95,6 +95,27 @@ def decode(data: bytes) -> tuple[np.ndarray, list[float | None]]:
     return np.stack(frames).astype(np.float32) / 255.0, qps
 
 
+def calibration_model():
+    """``deblock.x1`` INT8 for a calibration, or None (said on stderr) without ../shared/train."""
+    if not T.is_dir():
+        print(f"training data not found at {T}", file=sys.stderr)
+        return None
+    from revival.runtime.session import load_sr_model
+
+    return load_sr_model(MODEL, precision="int8")
+
+
+def write_family_rule(family: str, a: float, b: float, mean_gain: float,
+                      calibration: str) -> None:
+    """Store a family's own rule under ``auto_strength.families`` of the model's manifest."""
+    manifest = load_manifest(MODEL)
+    manifest["auto_strength"].setdefault("families", {})[family] = {
+        "qp_zero": a, "qp_span": b, "calibration": calibration,
+        "mean_gain_db": round(mean_gain, 4)}
+    (WEIGHTS_DIR / f"{MODEL}.json").write_text(json.dumps(manifest, indent=2))
+    print(f"wrote the {family} rule into {MODEL}'s manifest")
+
+
 def rule(qp: np.ndarray | float, a: float, b: float) -> np.ndarray:
     return np.clip((np.asarray(qp, dtype=np.float64) - a) / b, 0.0, 1.0)
 
@@ -226,7 +247,6 @@ def psnr8(out: np.ndarray, clean8: np.ndarray) -> float:
 
 def evaluate(frames: int) -> int:
     """Part 2: the `deblock` stage (INT8) at strength 1 and "auto" on coded evaluation clips."""
-    from revival.frames.spec import VideoSpec
     from revival.io.decode import VideoReader
     from revival.stages.deblock import Deblock, DeblockParams
 
@@ -298,13 +318,11 @@ def main() -> int:
     ap.add_argument("--update-manifest", action="store_true",
                     help="with --calibrate: write the rule into deblock.x1's manifest")
     args = ap.parse_args()
-    from revival.runtime.session import load_sr_model
-
     if args.calibrate:
-        if not T.is_dir():
-            print(f"training data not found at {T}", file=sys.stderr)
+        model = calibration_model()
+        if model is None:
             return 2
-        res = calibrate(load_sr_model(MODEL, precision="int8"), codec=args.codec)
+        res = calibrate(model, codec=args.codec)
         print({k: v for k, v in res.items() if k != "bins"})
         table = markdown_table(
             ["QP (H.264 scale)", "frames", "gain at strength 1 (dB)", "best strength",
@@ -325,14 +343,9 @@ def main() -> int:
         write_results("deblock_strength_calibration" + ("_hevc" if hevc else ""), res, table,
                       notes=notes)
         if args.update_manifest and hevc:
-            manifest = load_manifest(MODEL)
-            manifest["auto_strength"].setdefault("families", {})["hevc"] = {
-                "qp_zero": res["a"], "qp_span": res["b"],
-                "calibration": "python benchmarks/deblock_strength.py --calibrate --codec "
-                               "libx265 --update-manifest (the same clips, x265 CRF 12-48)",
-                "mean_gain_db": round(res["mean_gain_rule"], 4)}
-            (WEIGHTS_DIR / f"{MODEL}.json").write_text(json.dumps(manifest, indent=2))
-            print(f"wrote HEVC's rule into {MODEL}'s manifest")
+            write_family_rule("hevc", res["a"], res["b"], res["mean_gain_rule"],
+                              "python benchmarks/deblock_strength.py --calibrate --codec libx265 "
+                              "--update-manifest (the same clips, x265 CRF 12-48)")
         elif args.update_manifest:
             manifest = load_manifest(MODEL)
             families = manifest.get("auto_strength", {}).get("families")

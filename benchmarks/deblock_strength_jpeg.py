@@ -16,7 +16,6 @@ Usage: python benchmarks/deblock_strength_jpeg.py [--update-manifest]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import markdown_table, write_results  # noqa: E402
-from deblock_strength import (MODEL, STRENGTHS, WORST_DB, D, T, calibration_clips,  # noqa: E402
-                              decode, encode, psnr8, rule)
+from deblock_strength import (MODEL, STRENGTHS, WORST_DB, D, calibration_clips,  # noqa: E402
+                              calibration_model, decode, encode, psnr8, rule, write_family_rule)
 
-from revival.models.registry import WEIGHTS_DIR, load_manifest  # noqa: E402
+from revival.models.registry import load_manifest  # noqa: E402
 
 JPEG_QUALITIES = (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95)
 
@@ -163,12 +162,10 @@ def main() -> int:
     ap.add_argument("--update-manifest", action="store_true",
                     help="write JPEG's rule into deblock.x1's manifest")
     args = ap.parse_args()
-    from revival.runtime.session import load_sr_model
-
-    if not T.is_dir():
-        print(f"training data not found at {T}", file=sys.stderr)
+    model = calibration_model()
+    if model is None:
         return 2
-    res = fit_jpeg(load_sr_model(MODEL, precision="int8"))
+    res = fit_jpeg(model)
     print({k: v for k, v in res.items() if k != "per_quality"})
     table = markdown_table(
         ["JPEG quality", "equal-PSNR x264 QP (median, spread)", "rule's strength", "gain with the rule (worst image)", "gain at the fallback",
@@ -209,15 +206,10 @@ def main() -> int:
                 for n in names]])
     write_results("deblock_strength_jpeg", res, table, notes=notes)
     if args.update_manifest:
-        manifest = load_manifest(MODEL)
-        manifest["auto_strength"].setdefault("families", {})["jpeg"] = {
-            "qp_zero": res["jpeg_rule"]["a"], "qp_span": res["jpeg_rule"]["b"],
-            "calibration": "python benchmarks/deblock_strength_jpeg.py "
-                           "--update-manifest (frames of the calibration clips as "
-                           "libjpeg quality 5-95 images)",
-            "mean_gain_db": round(res["jpeg_rule"]["mean_gain"], 4)}
-        (WEIGHTS_DIR / f"{MODEL}.json").write_text(json.dumps(manifest, indent=2))
-        print(f"wrote the JPEG rule into {MODEL}'s manifest")
+        write_family_rule("jpeg", res["jpeg_rule"]["a"], res["jpeg_rule"]["b"],
+                          res["jpeg_rule"]["mean_gain"],
+                          "python benchmarks/deblock_strength_jpeg.py --update-manifest (frames "
+                          "of the calibration clips as libjpeg quality 5-95 images)")
     return 0
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import time
 from pathlib import Path
@@ -33,10 +32,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _env import markdown_table, write_results  # noqa: E402
-from deblock_strength import (MODEL, STRENGTHS, WORST_DB, T, calibration_clips,  # noqa: E402
-                              encode, eval_clips, psnr8, rule)
+from deblock_strength import (MODEL, STRENGTHS, WORST_DB, calibration_clips,  # noqa: E402
+                              calibration_model, encode, eval_clips, psnr8, rule,
+                              write_family_rule)
 
-from revival.models.registry import WEIGHTS_DIR, load_manifest  # noqa: E402
+from revival.models.registry import load_manifest  # noqa: E402
 
 VP9_CRFS = (4, 12, 20, 28, 36, 44, 50, 56, 63)
 EVAL_CRFS = (20, 36, 50, 63)
@@ -73,12 +73,9 @@ def main() -> int:
     ap.add_argument("--update-manifest", action="store_true",
                     help="write VP9's rule into deblock.x1's manifest")
     args = ap.parse_args()
-    if not T.is_dir():
-        print(f"training data not found at {T}", file=sys.stderr)
+    model = calibration_model()
+    if model is None:
         return 2
-    from revival.runtime.session import load_sr_model
-
-    model = load_sr_model(MODEL, precision="int8")
     clips = calibration_clips()
     scatter = []     # (clip, crf, mean q index, equal-PSNR x264 QP)
     frame_rows = []  # (clip q index, |r|^2, <d, r>, |d|^2) per decoded VP9 frame
@@ -170,14 +167,9 @@ def main() -> int:
         print("revival.io.quantiser's VP9 curve differs from this fit; copy in:\n"
               f"VP9_CURVE_QINDEX = {res['curve_qindex']}\nVP9_CURVE_QP = {res['curve_qp']}")
     if args.update_manifest:
-        manifest = load_manifest(MODEL)
-        manifest["auto_strength"].setdefault("families", {})["vp9"] = {
-            "qp_zero": own[0], "qp_span": own[1],
-            "calibration": "python benchmarks/deblock_strength_vp9.py --update-manifest "
-                           "(the strength calibration clips through libvpx-vp9 CRF 4-63)",
-            "mean_gain_db": round(own[2], 4)}
-        (WEIGHTS_DIR / f"{MODEL}.json").write_text(json.dumps(manifest, indent=2))
-        print(f"wrote VP9's rule into {MODEL}'s manifest")
+        write_family_rule("vp9", own[0], own[1], own[2],
+                          "python benchmarks/deblock_strength_vp9.py --update-manifest (the "
+                          "strength calibration clips through libvpx-vp9 CRF 4-63)")
     return 0
 
 

@@ -178,15 +178,12 @@ def _probe(args: argparse.Namespace) -> int:
     analysis = None
     if args.analyze:
         from ..analysis import BLOCK_CODECS, analyze
-        from ..pipeline.job import open_input
+        from ..pipeline.job import open_input, source_quantiser
         video = info.video
         bpp = (video.details.get("bits_per_pixel")
                if video is not None and video.codec in BLOCK_CODECS else None)
-        from ..io.decode import VideoReader
-        from ..io.quantiser import read_quantiser
         with open_input(args.input) as reader:
-            coded = read_quantiser(reader.path, stream_index=reader.stream.index
-                                   if isinstance(reader, VideoReader) else None)
+            coded = source_quantiser(reader)
             analysis = analyze((f.rgb for f in reader.frames()), matrix=reader.spec.color.matrix
                                if reader.spec.color.matrix in (1, 4, 5, 6, 7, 9) else 1,
                                bits_per_pixel=bpp, coded_qp=coded.qp,

@@ -25,8 +25,8 @@ class VideoSpec:
         coded_qp: mean quantiser of the source's first coded frames on the H.264 QP
             scale (:mod:`revival.io.quantiser`), where the decoder reports one and a stage
             asked for it (``needs_coded_qp``); None otherwise.
-        coded_family: how ``coded_qp`` was read: ``"h264"``, ``"mpeg"``, ``"vp9"`` or
-            ``"jpeg"`` (quantisation tables of JPEG images and Motion JPEG); None with it.
+        coded_family: how ``coded_qp`` was read: ``"h264"``, ``"hevc"``, ``"mpeg"``,
+            ``"vp9"`` or ``"jpeg"`` (:class:`revival.io.quantiser.CodedQuantiser`); None with it.
     """
 
     width: int

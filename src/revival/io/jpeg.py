@@ -12,6 +12,8 @@ QP 35, 90 is QP 23.5, 10 is QP 45). 12-bit JPEG gives None.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # measured by benchmarks/deblock_strength_jpeg.py (see the module text): log2 of
@@ -116,9 +118,14 @@ def jpeg_table_scale(table: np.ndarray) -> int:
     scale returned is the one whose table is nearest in log steps, which also places
     tables of other encoders (a camera's own) on the same scale.
     """
-    steps = np.clip(np.floor((K1_LUMA[None, :] * _SCALES[:, None] + 50) / 100), 1, 255)
-    cost = np.abs(np.log(steps) - np.log(np.clip(table, 1, 255))[None, :]).sum(axis=1)
+    cost = np.abs(_libjpeg_log_steps() - np.log(np.clip(table, 1, 255))[None, :]).sum(axis=1)
     return int(_SCALES[int(np.argmin(cost))])
 
 
 _SCALES = np.arange(1, 5001, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=1)
+def _libjpeg_log_steps() -> np.ndarray:
+    """Log of libjpeg's table at every scale (5000 x 64), made once, when first needed."""
+    return np.log(np.clip(np.floor((K1_LUMA[None, :] * _SCALES[:, None] + 50) / 100), 1, 255))

@@ -29,7 +29,7 @@ from ..io.encode import EncodeOptions, VideoWriter
 from ..io.formats import CONTAINERS, DEFAULT_CODEC
 from ..io.images import ImageReader, ImageWriter, is_image_path
 from ..io.decode import VideoReader
-from ..io.quantiser import read_quantiser
+from ..io.quantiser import CodedQuantiser, read_quantiser
 from ..stages.registry import stage_class
 from .config import PipelineConfig, load_preset
 from .handoff import END, Failure, put_until
@@ -67,6 +67,12 @@ class RestoreResult:
     output_spec: VideoSpec
     stages: tuple[str, ...]
     choices: tuple[str, ...] = ()  # settings stages chose from the source (``chosen``), in words
+
+
+def source_quantiser(reader: VideoReader | ImageReader) -> CodedQuantiser:
+    """The coded quantiser of an open input: its video stream, JPEG file or JPEG folder."""
+    return read_quantiser(reader.path, stream_index=reader.stream.index
+                          if isinstance(reader, VideoReader) else None)
 
 
 def open_input(path: str | Path, *, color: ColorInfo | None = None,
@@ -194,8 +200,7 @@ def restore(input: str | Path, output: str | Path, *, preset: str | PipelineConf
     try:
         spec_in = reader.spec
         if pipeline.needs_coded_qp:
-            coded = read_quantiser(reader.path, stream_index=reader.stream.index
-                                   if isinstance(reader, VideoReader) else None)
+            coded = source_quantiser(reader)
             spec_in = spec_in.with_(coded_qp=coded.qp, coded_family=coded.family)
         spec_out = pipeline.configure(spec_in)
         if kind == "image" and (reader.spec.frame_count or 1) > 1:

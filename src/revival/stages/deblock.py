@@ -12,9 +12,9 @@ frame contract is float).
 compressed: the mean quantiser its decoder reports (``VideoSpec.coded_qp``, H.264 scale,
 see :mod:`revival.io.quantiser`) through the rule in the model's manifest
 (``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on clips the model
-never trained on by ``benchmarks/deblock_strength.py --calibrate``; JPEG and VP9 sources,
-whose QP is read off a measured curve, have their own ``qp_zero`` and ``qp_span``, fitted
-by ``benchmarks/deblock_strength_jpeg.py`` and ``deblock_strength_vp9.py``). The model was trained
+never trained on by ``benchmarks/deblock_strength.py --calibrate``; HEVC, VP9 and JPEG
+sources have their own ``qp_zero`` and ``qp_span`` under ``families``, fitted by
+``--calibrate --codec libx265``, ``deblock_strength_vp9.py`` and ``deblock_strength_jpeg.py``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
 still gains. Where the source reports no quantiser (AV1, PNG, raw frames) the rule's
@@ -39,6 +39,7 @@ from ..errors import ConfigError
 from ..flow.align import stack_aligned
 from ..frames.spec import VideoSpec
 from ..pipeline.stage import Stage, check_range
+from ..runtime.session import Backend
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "deblock.x1"
@@ -120,7 +121,7 @@ class DeblockParams:
     model: str = DEFAULT_MODEL
     strength: float | Literal["auto"] = 1.0
     tile: int = 0
-    backend: Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"] = "auto"
+    backend: Backend = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
 

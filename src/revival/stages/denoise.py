@@ -35,6 +35,7 @@ from ..errors import ConfigError
 from ..flow import estimate_flow, inside_mask, warp
 from ..frames.spec import VideoSpec
 from ..pipeline.stage import Stage, check_range
+from ..runtime.session import Backend
 
 Mode = Literal["spatial", "temporal"]
 SpatialMethod = Literal["auto", "model", "nlm"]
@@ -112,7 +113,7 @@ class DenoiseParams:
     radius: int = 2
     spatial_method: SpatialMethod = "auto"
     model: str = DEFAULT_MODEL
-    backend: Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"] = "auto"
+    backend: Backend = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
 

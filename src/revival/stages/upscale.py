@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from ..frames.color import MATRIX_KR_KB
 from ..frames.spec import VideoSpec
 from ..pipeline.stage import Stage, check_range
+from ..runtime.session import Backend
 from .resize import resize
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class UpscaleParams:
     model: str = "fidelity"
     scale: int = 4
     tile: int = 0
-    backend: Literal["auto", "onnxruntime", "openvino", "cuda", "tensorrt"] = "auto"
+    backend: Backend = "auto"
     precision: Literal["fp32", "int8"] = "fp32"
     threads: int = 0
     forensic: bool = False
