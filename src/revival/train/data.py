@@ -7,7 +7,9 @@ as the LR test sets are. For luma models both are converted to BT.601 Y'
 (full range, [0, 1]), the luma the SR literature evaluates on.
 
 Sampling is deterministic for a given seed: :class:`PatchSampler` draws crops,
-flips and 90-degree rotations from its own ``numpy.random.Generator``.
+flips and 90-degree rotations from its own ``numpy.random.Generator``;
+:class:`TensorPatchSampler` draws the same kind of batch with PyTorch on the
+training device (a GPU), in one gather per batch instead of a loop over patches.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..stages.resize import resize
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 BT601 = (0.299, 0.587, 0.114)
 
 
@@ -41,7 +43,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise InputNotFoundError(path)
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
-        raise UnsupportedFormatError(f"cannot read image {path}; expected PNG/BMP/JPEG/TIFF",
+        raise UnsupportedFormatError(f"cannot read image {path}; expected PNG/BMP/JPEG/TIFF/WebP",
                                      path=path)
     return np.ascontiguousarray(img[:, :, ::-1])
 
@@ -174,3 +176,74 @@ def _as_float(batch: np.ndarray) -> np.ndarray:
     if batch.dtype == np.uint8:
         return batch.astype(np.float32) / 255.0
     return np.ascontiguousarray(batch, dtype=np.float32)
+
+
+class TensorPatchSampler:
+    """:class:`PatchSampler` on a PyTorch device: the pairs live there, padded into one
+    stack, and a batch is cut with one gather, so a GPU is not kept waiting by a Python
+    loop over patches. Same distribution (images by valid area, uniform crops, the eight
+    flips and rotations), its own seeded ``torch.Generator``.
+    """
+
+    def __init__(self, pairs: PairSet, *, patch: int, seed: int, device: str = "cpu") -> None:
+        import torch
+
+        self.torch, self.patch, self.device = torch, patch, torch.device(device)
+        self.gen = torch.Generator(device=self.device)
+        self.gen.manual_seed(seed)
+        self.use(pairs)
+
+    def use(self, pairs: PairSet) -> None:
+        """Draw from ``pairs`` from now on; the random stream carries on."""
+        torch, p, s = self.torch, self.patch, pairs.scale
+        keep = [i for i, lr in enumerate(pairs.lr) if lr.shape[0] >= p and lr.shape[1] >= p]
+        if not keep:
+            raise ValueError(f"no training image is at least {p} LR pixels on each side")
+        c_lr, c_hr = pairs.lr[keep[0]].shape[2], pairs.hr[keep[0]].shape[2]
+        h = max(pairs.lr[i].shape[0] for i in keep)
+        w = max(pairs.lr[i].shape[1] for i in keep)
+        lr = torch.zeros((len(keep), c_lr, h, w), dtype=torch.float32)
+        hr = torch.zeros((len(keep), c_hr, h * s, w * s), dtype=torch.float32)
+        for j, i in enumerate(keep):
+            a, b = _as_float(pairs.lr[i]), _as_float(pairs.hr[i])
+            lr[j, :, :a.shape[0], :a.shape[1]] = torch.from_numpy(a.transpose(2, 0, 1))
+            hr[j, :, :b.shape[0], :b.shape[1]] = torch.from_numpy(b.transpose(2, 0, 1))
+        span = torch.tensor([[pairs.lr[i].shape[0] - p + 1, pairs.lr[i].shape[1] - p + 1]
+                             for i in keep], dtype=torch.float64)
+        self.lr, self.hr = lr.to(self.device), hr.to(self.device)
+        self.span = span.to(self.device)
+        self.weights = (span[:, 0] * span[:, 1]).to(self.device)
+        self.scale = s
+        self.pairs = pairs
+
+    def state(self) -> dict:
+        return {"torch_generator": self.gen.get_state()}
+
+    def set_state(self, state: dict) -> None:
+        if "torch_generator" not in state:
+            raise ValueError("this checkpoint's sampler state comes from the NumPy sampler; "
+                             "resume it with --sampler numpy")
+        self.gen.set_state(state["torch_generator"])
+
+    def _cut(self, stack, idx, y0, x0, size):
+        torch = self.torch
+        ar = torch.arange(size, device=self.device)
+        rows = (y0[:, None] + ar[None, :])[:, None, :, None]
+        cols = (x0[:, None] + ar[None, :])[:, None, None, :]
+        chans = torch.arange(stack.shape[1], device=self.device)[None, :, None, None]
+        return stack[idx[:, None, None, None], chans, rows, cols]
+
+    def batch(self, size: int):
+        """(LR, HR) float32 tensors on the device, (N, C, p, p) and (N, C, p*s, p*s)."""
+        torch, p, s = self.torch, self.patch, self.scale
+        idx = torch.multinomial(self.weights, size, replacement=True, generator=self.gen)
+        u = torch.rand((size, 2), generator=self.gen, device=self.device, dtype=torch.float64)
+        pos = (u * self.span[idx]).floor().long()
+        a = self._cut(self.lr, idx, pos[:, 0], pos[:, 1], p)
+        b = self._cut(self.hr, idx, pos[:, 0] * s, pos[:, 1] * s, p * s)
+        k = torch.randint(0, 8, (size,), generator=self.gen, device=self.device)
+        for bit, op in ((1, lambda t: t.flip(-1)), (2, lambda t: t.flip(-2)),
+                        (4, lambda t: t.transpose(-1, -2))):
+            m = ((k & bit) > 0)[:, None, None, None]
+            a, b = torch.where(m, op(a), a), torch.where(m, op(b), b)
+        return a.contiguous(), b.contiguous()

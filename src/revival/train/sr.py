@@ -63,7 +63,21 @@ which reports PSNR (RGB) of the output and of the codec's own output::
 
 L1 loss, Adam (beta 0.9/0.99), linear warm-up then cosine decay. bf16 autocast on
 CPUs with native bf16 (measured 1.8x faster per iteration on AVX512-BF16 for
-``anchor_c48_b8``); ``--precision fp32`` turns it off.
+``anchor_c48_b8``) and on GPUs that support it; ``--precision fp32`` turns it off.
+
+On a GPU (``--device cuda``) the training pairs are built on the CPU as usual, then
+held on the GPU, and batches are cut there (:class:`~revival.train.data.TensorPatchSampler`).
+``--time-budget S`` sizes the run to about S seconds of training: the first
+``TIME_PROBE`` iterations (inside the warm-up, whose learning rates do not depend on
+the length of the run; ``--time-probe``, the second half timed) set the pace, ``--iters``
+is replaced by the number that fits,
+rounded down to 100, and that number is logged and recorded, so ``--iters N`` repeats
+the schedule. The recipe of ``fidelity.x4`` v1.2.0::
+
+    python -m revival.train.sr --device cuda --arch anchor_c48_b14 --scale 4 --channels 1 \
+        --data ../shared/train/T91 ../shared/train/BSD200_train \
+        --init src/revival/models/weights/fidelity.x4.onnx --iters 1000000 \
+        --time-budget 420 --batch 128 --patch 48 --lr 5e-4 --warmup 500 --out runs/fidelity_x4_gpu
 """
 
 from __future__ import annotations
@@ -86,7 +100,7 @@ import torch.nn.functional as F
 
 from ..models.arch import build_arch, count_params, input_frames, size_multiple
 from ..runtime.cpu import has_bf16
-from .data import PairSet, PatchSampler, build_pairs, rgb_to_y601
+from .data import PairSet, PatchSampler, TensorPatchSampler, build_pairs, rgb_to_y601
 from .noise_pairs import add_noise
 from .evaluate import evaluate_set
 
@@ -95,12 +109,23 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def git_commit() -> str:
+    """The repository's HEAD, or ``$REVIVAL_COMMIT`` where the code runs from a copy
+    without its git history (a training machine that was sent the working tree)."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                              text=True, check=True)
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return os.environ.get("REVIVAL_COMMIT", "unknown")
+
+
+def iters_for_budget(*, budget: float, elapsed: float, done: int, pace: float) -> int:
+    """Iterations in a run of ``budget`` seconds when ``done`` iterations took ``elapsed``
+    seconds and the rest go at ``pace`` seconds each: rounded down to 100, at least ``done``."""
+    if pace <= 0:
+        raise ValueError("the pace must be a positive time per iteration")
+    more = max(0.0, budget - elapsed) / pace
+    return max(done, int((done + more) // 100 * 100))
 
 
 def lr_at(it: int, *, iters: int, base: float, floor: float, warmup: int) -> float:
@@ -117,13 +142,19 @@ def make_upscaler(net: torch.nn.Module, channels: int):
     @torch.no_grad()
     def upscale(lr: np.ndarray) -> np.ndarray:
         x = rgb_to_y601(lr)[None, None] if channels == 1 else lr.transpose(2, 0, 1)[None]
-        y = net(torch.from_numpy(np.ascontiguousarray(x))).clamp(0, 1)[0].numpy()
+        x = torch.from_numpy(np.ascontiguousarray(x)).to(_device(net))
+        y = net(x).clamp(0, 1)[0].float().cpu().numpy()
         return y[0] if channels == 1 else y.transpose(1, 2, 0)
 
     return upscale
 
 
+def _device(net: torch.nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
 VAL_EVERY_SOURCE = 25  # every 25th source (image, clip) is held out for validation
+TIME_PROBE = 200  # iterations timed to size a --time-budget run (default of --time-probe)
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -143,9 +174,9 @@ def evaluate_pairs(net: torch.nn.Module, pairs: PairSet) -> dict[str, float]:
         x = torch.from_numpy(np.ascontiguousarray(lq_f.transpose(2, 0, 1))[None])
         h, w = x.shape[2:]
         m = size_multiple(net)
-        x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate")
+        x = F.pad(x, (0, -w % m, 0, -h % m), mode="replicate").to(_device(net))
         y = net(x)[:, :, :h * pairs.scale, :w * pairs.scale]
-        y = y.clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+        y = y.clamp(0, 1)[0].float().cpu().numpy().transpose(1, 2, 0)
         y = np.round(y * 255.0) / 255.0
         g = gt.astype(np.float32) / 255.0 if gt.dtype == np.uint8 else gt
         lq_f = lq_f[..., :g.shape[-1]]  # a multi-frame input's centre frame
@@ -336,6 +367,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the network trains (pairs are always built on the CPU)")
+    p.add_argument("--sampler", choices=("auto", "numpy", "tensor"), default="auto",
+                   help="patch sampler: NumPy on the CPU, or PyTorch on --device "
+                        "(auto: tensor on a GPU, numpy on the CPU)")
+    p.add_argument("--time-budget", type=float, default=0.0, metavar="S",
+                   help="train for about S seconds: --iters becomes the number of "
+                        "iterations that fits, at the pace of the second half of the first "
+                        "--time-probe iterations (logged)")
+    p.add_argument("--time-probe", type=int, default=TIME_PROBE, metavar="N",
+                   help="iterations that size a --time-budget run (inside --warmup); the "
+                        "first half is not timed (start-up, and other jobs sharing a GPU "
+                        "still starting)")
     p.add_argument("--init", type=Path, default=None, help="initialise from a checkpoint "
                    "or an exported .onnx file (tensors with matching names and shapes; a "
                    "narrower or shallower network of the same family is widened or deepened "
@@ -374,6 +418,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                          and not args.adversarial):
         p.error("--adversarial and --phase-weight take weights >= 0; --phase-weight goes "
                 "with --adversarial (it corrects the pattern the GAN loss prints)")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: PyTorch sees no CUDA GPU here")
+    if args.sampler == "auto":
+        args.sampler = "tensor" if args.device != "cpu" else "numpy"
+    if args.sampler == "tensor" and args.degrade == "noise":
+        p.error("--degrade noise adds its noise with NumPy: use --sampler numpy")
+    if args.time_budget < 0 or args.time_probe < 2 or (args.time_budget
+                                                       and args.warmup < args.time_probe):
+        p.error("--time-budget takes seconds (>= 0) and needs --warmup >= --time-probe (>= 2): "
+                "the iterations it times must not depend on the length of the run")
     if args.no_val or args.degrade not in ("bicubic", "distill"):
         args.val = None
     elif args.val is not None and not (args.val / f"LRbicx{args.scale}").is_dir():
@@ -402,21 +456,27 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    bf16 = args.precision == "bf16" or (args.precision == "auto" and has_bf16())
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        native_bf16 = torch.cuda.is_bf16_supported()
+    else:
+        native_bf16 = has_bf16()
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and native_bf16)
     command = "python -m revival.train.sr " + shlex.join(sys.argv[1:] if argv is None else argv)
 
-    net = build_arch(args.arch, scale=args.scale, channels=args.channels)
+    net = build_arch(args.arch, scale=args.scale, channels=args.channels).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.99))
     disc = d_opt = None
     if args.adversarial > 0:
         from .adversarial import (PatchDiscriminator, discriminator_loss, generator_loss,
                                   phase_loss)
 
-        disc = PatchDiscriminator(args.channels)
+        disc = PatchDiscriminator(args.channels).to(device)
         d_opt = torch.optim.Adam(disc.parameters(), lr=args.d_lr, betas=(0.9, 0.99))
     log.info("command: %s", command)
-    log.info("arch %s scale %d channels %d params %d bf16 %s", args.arch, args.scale,
-             args.channels, count_params(net), bf16)
+    log.info("arch %s scale %d channels %d params %d bf16 %s device %s", args.arch,
+             args.scale, args.channels, count_params(net), bf16, device)
 
     val_pairs: PairSet | None = None
     held_out = set(range(0, 100_000, VAL_EVERY_SOURCE))  # validation sources, never trained on
@@ -480,7 +540,10 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         if not args.no_val:
             val_pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
                                     min_lr=8, only=held_out)
-    sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
+    if args.sampler == "tensor":
+        sampler = TensorPatchSampler(pairs, patch=args.patch, seed=args.seed, device=args.device)
+    else:
+        sampler = PatchSampler(pairs, patch=args.patch, seed=args.seed)
     del pairs  # the sampler holds the set; a refresh must be able to free it
 
     def refresh(it: int) -> None:
@@ -497,6 +560,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                      args.seed + k, len(sampler.pairs.lr))
 
     start, history, best, commands = 0, [], -1.0, [command]
+    sized = not args.time_budget  # a --time-budget run learns its length after TIME_PROBE
     last = args.out / "last.pt"
     if last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
@@ -511,6 +575,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         sampler.set_state(ck["sampler"])
         torch.set_rng_state(ck["torch_rng"])
         start, history, best = ck["iter"], ck["history"], ck["best"]
+        if args.time_budget and ck.get("iters"):
+            args.iters, sized = ck["iters"], True  # the length the budget set at the start
         commands = ck.get("commands", []) + [f"{command}  # resumed at {start}"]
         log.info("resumed from %s at iteration %d", last, start)
         if args.refresh_every:
@@ -524,6 +590,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "iter": it,
                     "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
                     "history": history, "best": best, "commands": commands,
+                    "iters": args.iters if sized else None,
                     "arch": args.arch, "scale": args.scale,
                     "channels": args.channels,
                     **({} if disc is None else {"disc": disc.state_dict(),
@@ -536,6 +603,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                    "teacher": args.teacher if args.degrade == "distill" else None,
                    "channels": args.channels, "params": count_params(net), "iterations": it,
                    "iters_planned": args.iters, "batch": args.batch, "patch": args.patch,
+                   "device": args.device, "time_budget": args.time_budget or None,
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
                    "adversarial": args.adversarial, "phase_weight": args.phase_weight,
                    "d_lr": args.d_lr if args.adversarial > 0 else None,
@@ -550,17 +618,24 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     net.train()
     t0, loss_sum, d_sum, n_sum = time.perf_counter(), 0.0, 0.0, 0
-    for it in range(start, args.iters):
+    t_start = t0
+    it = start - 1
+    while it + 1 < args.iters:
+        it += 1
         if args.refresh_every and it > start and it % args.refresh_every == 0:
             refresh(it)
         for g in opt.param_groups:
             g["lr"] = lr_at(it, iters=args.iters, base=args.lr, floor=args.min_lr,
                             warmup=args.warmup)
-        lr_np, hr_np = sampler.batch(args.batch)
-        if args.degrade == "noise":
-            lr_np = add_noise(hr_np, np.random.default_rng([args.seed, it]))
-        x, y = torch.from_numpy(lr_np), torch.from_numpy(hr_np)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        if args.sampler == "tensor":
+            x, y = sampler.batch(args.batch)
+        else:
+            lr_np, hr_np = sampler.batch(args.batch)
+            if args.degrade == "noise":
+                lr_np = add_noise(hr_np, np.random.default_rng([args.seed, it]))
+            x = torch.from_numpy(lr_np).to(device, non_blocking=True)
+            y = torch.from_numpy(hr_np).to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(x)
         loss = F.l1_loss(out.float(), y)
         if disc is not None:
@@ -580,14 +655,28 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
             d_opt.zero_grad(set_to_none=True)
             d_loss.backward()
             d_opt.step()
-            d_sum += d_loss.item()
-        loss_sum += loss.item()
+            d_sum += d_loss.detach()
+        loss_sum += loss.detach()  # summed on the device: no wait for the GPU per step
         n_sum += 1
         done = it + 1
+        if not sized and done in (start + args.time_probe // 2, start + args.time_probe):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            now = time.perf_counter()
+            if done == start + args.time_probe // 2:
+                t_half = now
+            else:
+                pace = (now - t_half) / (args.time_probe - args.time_probe // 2)
+                args.iters = iters_for_budget(budget=args.time_budget, elapsed=now - t_start,
+                                              done=done, pace=pace)
+                sized = True
+                log.info("time budget %.0f s: %d iterations (%.4f s/iter over iterations "
+                         "%d-%d)", args.time_budget, args.iters, pace,
+                         start + args.time_probe // 2, done)
         if done % 100 == 0:
             dt = time.perf_counter() - t0
-            log.info("iter %d loss %.5f%s lr %.2e %.3f s/iter", done, loss_sum / n_sum,
-                     "" if disc is None else f" critic {d_sum / n_sum:.4f}",
+            log.info("iter %d loss %.5f%s lr %.2e %.3f s/iter", done, float(loss_sum) / n_sum,
+                     "" if disc is None else f" critic {float(d_sum) / n_sum:.4f}",
                      opt.param_groups[0]["lr"], dt / n_sum)
             t0, loss_sum, d_sum, n_sum = time.perf_counter(), 0.0, 0.0, 0
         val_now = (args.val is not None or val_pairs is not None) and (
