@@ -128,6 +128,9 @@ def test_training_code_imports_without_pyav_or_inference_runtimes():
     code = ("import sys\n"
             "for m in ('av', 'onnxruntime', 'openvino'): sys.modules[m] = None\n"
             "import revival, revival.train.sr, revival.models.arch, revival.models.export\n"
+            "from revival.train.sr import parse_args\n"
+            "parse_args(['--arch', 'anchor_c8_b2', '--scale', '4', '--data', 'x',\n"
+            "            '--iters', '5', '--out', 'o'])\n"
             "print('ok')\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
