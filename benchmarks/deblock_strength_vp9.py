@@ -1,22 +1,23 @@
-"""VP9 sources for `deblock`'s automatic strength: the quantiser index on the H.264 scale.
+"""VP9 and AV1 sources for `deblock`'s automatic strength: quantiser indices on the H.264 scale.
 
 FFmpeg's VP9 decoder reports each frame's quantiser index (``base_q_idx``, 0-255, plus
-segment deltas), on a scale of its own. This script measures what an index means on the
-H.264 QP scale and how strongly `deblock.x1` should act on VP9 video:
+segment deltas); AV1 frame headers carry one too (``base_q_idx``, 0-255, read by
+`revival.io.av1`). Each is on a scale of its own. This script measures what an index
+means on the H.264 QP scale and how strongly `deblock.x1` should act on such video:
 
 1. the calibration clips of ``deblock_strength.py`` (held-out training sources and VSPW
-   video frames, 6 frames each) through libvpx-vp9 in constant-quality mode at CRF 4-63,
-   and through x264 at every constant QP 8-51 (no I/P/B offsets, no adaptive
-   quantisation); for each VP9 encode, the x264 QP with the same mean RGB PSNR. The
-   medians of those QPs over bins of the mean quantiser index give the curve
-   `revival.io.quantiser` uses (``VP9_CURVE_QINDEX``, ``VP9_CURVE_QP``);
-2. `deblock.x1`'s gain on the same VP9 frames at the manifest's rule, at a rule of VP9's
-   own (fitted by the H.264 calibration's criterion, no frame worse than -0.1 dB), at the
-   fallback and at strength 1;
+   video frames, 6 frames each) through libvpx-vp9 or SVT-AV1 in constant-quality mode
+   over their CRF range, and through x264 at every constant QP 8-51 (no I/P/B offsets, no
+   adaptive quantisation); for each encode, the x264 QP with the same mean RGB PSNR. The
+   medians of those QPs per CRF, against the median mean index, give the curve
+   `revival.io.quantiser` uses (``VP9_CURVE_*``, ``AV1_CURVE_*``);
+2. `deblock.x1`'s gain on the same frames at the manifest's rule, at a rule of the
+   codec's own (fitted by the H.264 calibration's criterion, no frame worse than -0.1 dB),
+   at the fallback and at strength 1;
 3. the same strengths on the evaluation clips of ``deblock_strength.py`` (Vid4 city and
-   calendar, bigbuckbunny at half size) through VP9 at four CRFs, never used to fit.
+   calendar, bigbuckbunny at half size) at four CRFs, never used to fit.
 
-Usage: python benchmarks/deblock_strength_vp9.py [--update-manifest]
+Usage: python benchmarks/deblock_strength_vp9.py [--codec vp9|av1] [--update-manifest]
 """
 
 from __future__ import annotations
@@ -36,25 +37,41 @@ from deblock_strength import (MODEL, STRENGTHS, WORST_DB, calibration_clips,  # 
                               calibration_model, encode, eval_clips, psnr8, rule,
                               write_family_rule)
 
+from revival.io.quantiser import av1_qindices  # noqa: E402
 from revival.models.registry import load_manifest  # noqa: E402
 
-VP9_CRFS = (4, 12, 20, 28, 36, 44, 50, 56, 63)
-EVAL_CRFS = (20, 36, 50, 63)
+# per codec: label, encoder, its options at a CRF, calibration CRFs, evaluation CRFs,
+# encoder description for the notes
+CODECS = {
+    "vp9": ("VP9", "libvpx-vp9", lambda crf: {"crf": str(crf), "b": "0", "deadline": "good",
+                                               "cpu-used": "4", "row-mt": "1"},
+            (4, 12, 20, 28, 36, 44, 50, 56, 63), (20, 36, 50, 63),
+            "libvpx-vp9 constant quality (deadline good, cpu-used 4)"),
+    "av1": ("AV1", "libsvtav1", lambda crf: {"crf": str(crf), "preset": "8"},
+            (10, 20, 28, 35, 42, 48, 54, 59, 63), (25, 40, 50, 60),
+            "SVT-AV1 constant quality (CRF, preset 8)"),
+}
 X264_QPS = np.arange(8, 52)
 FLAT = "ipratio=1.0:pbratio=1.0:aq-mode=0"
+CODEC = "vp9"  # set by main()
 
 
-def vp9(clip8: np.ndarray, crf: int) -> bytes:
-    return encode(clip8, codec="libvpx-vp9", options={"crf": str(crf), "b": "0", "deadline": "good",
-                                                      "cpu-used": "4", "row-mt": "1"})
+def coded(clip8: np.ndarray, crf: int) -> bytes:
+    _, encoder, options, *_ = CODECS[CODEC]
+    return encode(clip8, codec=encoder, options=options(crf))
 
 
 def decode(data: bytes) -> tuple[np.ndarray, list[float]]:
-    """Decoded RGB frames (float32) and each frame's mean quantiser index as reported."""
+    """Decoded RGB frames (float32) and each frame's mean quantiser index as reported (VP9:
+    by the decoder; AV1: read from the frame headers)."""
     frames, q = [], []
+    if CODEC == "av1":
+        with av.open(io.BytesIO(data)) as inp:
+            q = [float(v) for v in av1_qindices(inp, inp.streams.video[0], 10_000)]
     with av.open(io.BytesIO(data)) as inp:
         st = inp.streams.video[0]
-        st.codec_context.options = {"export_side_data": "venc_params"}
+        if CODEC != "av1":
+            st.codec_context.options = {"export_side_data": "venc_params"}
         st.thread_type = "SLICE"
         for f in inp.decode(st):
             frames.append(f.to_ndarray(format="rgb24"))
@@ -70,21 +87,25 @@ def clip_psnr(dec: np.ndarray, clip8: np.ndarray) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--codec", choices=sorted(CODECS), default="vp9")
     ap.add_argument("--update-manifest", action="store_true",
-                    help="write VP9's rule into deblock.x1's manifest")
+                    help="write the codec's rule into deblock.x1's manifest")
     args = ap.parse_args()
+    global CODEC
+    CODEC = args.codec
+    label, _, _, crfs, _, encoder_note = CODECS[CODEC]
     model = calibration_model()
     if model is None:
         return 2
     clips = calibration_clips()
     scatter = []     # (clip, crf, mean q index, equal-PSNR x264 QP)
-    frame_rows = []  # (clip q index, |r|^2, <d, r>, |d|^2) per decoded VP9 frame
+    frame_rows = []  # (clip q index, |r|^2, <d, r>, |d|^2) per decoded frame
     t0 = time.perf_counter()
     for n, (name, clip8) in enumerate(clips):
         curve = np.array([clip_psnr(decode(encode(clip8, codec="libx264", options={
             "qp": str(qp), "preset": "medium", "x264-params": FLAT}))[0], clip8) for qp in X264_QPS])
-        for crf in VP9_CRFS:
-            dec, q = decode(vp9(clip8, crf))
+        for crf in crfs:
+            dec, q = decode(coded(clip8, crf))
             qi = float(np.mean(q))
             eq = float(np.interp(-clip_psnr(dec, clip8), -curve, X264_QPS.astype(float)))
             scatter.append((n, crf, qi, eq))
@@ -95,13 +116,13 @@ def main() -> int:
                 frame_rows.append((qi, float((r * r).sum()), float((d * r).sum()),
                                    float((d * d).sum())))
         print(f"{n + 1}/{len(clips)} {name} ({time.perf_counter() - t0:.0f} s): "
-              + ", ".join(f"q{s[2]:.0f}->QP{s[3]:.1f}" for s in scatter[-len(VP9_CRFS):]),
+              + ", ".join(f"q{s[2]:.0f}->QP{s[3]:.1f}" for s in scatter[-len(crfs):]),
               flush=True)
     sc, st = np.array(scatter), np.array(frame_rows)
     # the curve: per CRF, the median index and the median equal-PSNR QP over the clips
-    qidx = [float(np.median(sc[sc[:, 1] == c, 2])) for c in VP9_CRFS]
-    qp_eq = [float(np.median(sc[sc[:, 1] == c, 3])) for c in VP9_CRFS]
-    spread = [float(sc[sc[:, 1] == c, 3].std()) for c in VP9_CRFS]
+    qidx = [float(np.median(sc[sc[:, 1] == c, 2])) for c in crfs]
+    qp_eq = [float(np.median(sc[sc[:, 1] == c, 3])) for c in crfs]
+    spread = [float(sc[sc[:, 1] == c, 3].std()) for c in crfs]
     qp_frames = np.interp(st[:, 0], qidx, qp_eq)
     rr, dr, dd = st[:, 1], st[:, 2], st[:, 3]
 
@@ -116,13 +137,13 @@ def main() -> int:
             if g.min() >= WORST_DB and g.mean() > own[2]:
                 own = (float(a), float(b), float(g.mean()))
     strengths = {"H.264 rule": rule(qp_frames, cfg["qp_zero"], cfg["qp_span"]),
-                 "VP9 rule": rule(qp_frames, own[0], own[1]),
+                 f"{label} rule": rule(qp_frames, own[0], own[1]),
                  "fallback": np.full_like(qp_frames, float(cfg["fallback_strength"])),
                  "strength 1": np.ones_like(qp_frames)}
     calib = {n: {"mean": float(gain(v).mean()), "worst": float(gain(v).min())}
              for n, v in strengths.items()}
     per_crf = []
-    for k, crf in enumerate(VP9_CRFS):
+    for k, crf in enumerate(crfs):
         sel = np.repeat(sc[:, 1] == crf, 3)
         best = max(STRENGTHS, key=lambda v: gain(np.full(int(sel.sum()), v), sel).mean())
         per_crf.append({"crf": crf, "qindex": qidx[k], "qp": qp_eq[k], "qp_spread": spread[k],
@@ -130,13 +151,14 @@ def main() -> int:
                         "best_strength": float(best),
                         "gain_best": float(gain(np.full(int(sel.sum()), best), sel).mean())})
     evaluation = evaluate(model, qidx, qp_eq, cfg, own)
-    res = {"clips": len(clips), "crfs": list(VP9_CRFS), "curve_qindex": [round(v, 1) for v in qidx],
-           "curve_qp": [round(v, 1) for v in qp_eq], "vp9_rule": {"a": own[0], "b": own[1],
-                                                                  "mean_gain": own[2]},
+    res = {"codec": CODEC, "clips": len(clips), "crfs": list(crfs),
+           "curve_qindex": [round(v, 1) for v in qidx],
+           "curve_qp": [round(v, 1) for v in qp_eq], f"{CODEC}_rule": {"a": own[0], "b": own[1],
+                                                                       "mean_gain": own[2]},
            "calibration": calib, "per_crf": per_crf, "evaluation": evaluation}
     names = list(strengths)
     table = markdown_table(
-        ["VP9 CRF", "mean quantiser index", "equal-PSNR x264 QP (median, spread)"]
+        [f"{label} CRF", "mean quantiser index", "equal-PSNR x264 QP (median, spread)"]
         + [f"gain, {n} (dB)" for n in names] + ["best strength (gain)"],
         [[r["crf"], f"{r['qindex']:.0f}", f"{r['qp']:.1f} ({r['qp_spread']:.1f})"]
          + [f"{r[n]:+.3f}" for n in names] + [f"{r['best_strength']:g} ({r['gain_best']:+.3f})"]
@@ -145,7 +167,7 @@ def main() -> int:
            + [""]])
     table += ("\n\nEvaluation (never used to fit): RGB PSNR gain (dB) of the `deblock` stage "
               "(INT8) per clip and CRF\n\n" + markdown_table(
-                  ["clip", "VP9 CRF", "mean quantiser index", "QP (curve)", "PSNR input"]
+                  ["clip", f"{label} CRF", "mean quantiser index", "QP (curve)", "PSNR input"]
                   + [f"{n} (strength)" for n in names],
                   [[r["clip"], r["crf"], f"{r['qindex']:.0f}", f"{r['qp']:.1f}",
                     f"{r['psnr_input']:.2f}"]
@@ -155,34 +177,37 @@ def main() -> int:
                      + [f"{evaluation['mean'][n]:+.3f} ({evaluation['worst'][n]:+.3f})"
                         for n in names]]))
     notes = (f"Calibration: {len(clips)} clips of 6 frames (the strength calibration clips of "
-             f"deblock_strength.py), libvpx-vp9 constant quality (deadline good, cpu-used 4) "
+             f"deblock_strength.py), {encoder_note} at CRF {crfs[0]}-{crfs[-1]} "
              f"and x264 constant QP {X264_QPS[0]}-{X264_QPS[-1]} ({FLAT}); `deblock.x1` INT8 "
-             f"on frames 0, 2 and 5, RGB PSNR gain, mean (worst frame) in the last row. VP9's own "
-             f"rule: s = clip((QP - {own[0]:g}) / {own[1]:g}, 0, 1). The curve's QPs at CRF 4 are "
-             f"pinned at x264 QP {X264_QPS[0]} (the lowest measured).")
-    write_results("deblock_strength_vp9", res, table, notes=notes)
+             f"on frames 0, 2 and 5, RGB PSNR gain, mean (worst frame) in the last row. "
+             f"{label}'s own rule: s = clip((QP - {own[0]:g}) / {own[1]:g}, 0, 1). A curve QP "
+             f"at x264 QP {X264_QPS[0]} is pinned there (the lowest measured).")
+    write_results(f"deblock_strength_{CODEC}", res, table, notes=notes)
     from revival.io import quantiser
-    if (list(np.round(quantiser.VP9_CURVE_QINDEX, 1)) != res["curve_qindex"]
-            or list(np.round(quantiser.VP9_CURVE_QP, 1)) != res["curve_qp"]):
-        print("revival.io.quantiser's VP9 curve differs from this fit; copy in:\n"
-              f"VP9_CURVE_QINDEX = {res['curve_qindex']}\nVP9_CURVE_QP = {res['curve_qp']}")
+    name = CODEC.upper()
+    if (list(np.round(getattr(quantiser, f"{name}_CURVE_QINDEX"), 1)) != res["curve_qindex"]
+            or list(np.round(getattr(quantiser, f"{name}_CURVE_QP"), 1)) != res["curve_qp"]):
+        print(f"revival.io.quantiser's {label} curve differs from this fit; copy in:\n"
+              f"{name}_CURVE_QINDEX = {res['curve_qindex']}\n{name}_CURVE_QP = {res['curve_qp']}")
     if args.update_manifest:
-        write_family_rule("vp9", own[0], own[1], own[2],
-                          "python benchmarks/deblock_strength_vp9.py --update-manifest (the "
-                          "strength calibration clips through libvpx-vp9 CRF 4-63)")
+        write_family_rule(CODEC, own[0], own[1], own[2],
+                          f"python benchmarks/deblock_strength_vp9.py --codec {CODEC} "
+                          f"--update-manifest (the strength calibration clips through "
+                          f"{CODECS[CODEC][1]} CRF {crfs[0]}-{crfs[-1]})")
     return 0
 
 
 def evaluate(model, qidx: list[float], qp_eq: list[float], cfg: dict, own: tuple) -> dict:
-    """Part 3: every strength on the evaluation clips through VP9."""
+    """Part 3: every strength on the evaluation clips through the codec."""
+    label, _, _, _, eval_crfs, _ = CODECS[CODEC]
     rows = []
     for clip_name, clip8 in eval_clips(12).items():
-        for crf in EVAL_CRFS:
-            dec, q = decode(vp9(clip8, crf))
+        for crf in eval_crfs:
+            dec, q = decode(coded(clip8, crf))
             qi = float(np.mean(q[:30]))
             qp = float(np.interp(qi, qidx, qp_eq))
             sv = {"H.264 rule": float(rule(qp, cfg["qp_zero"], cfg["qp_span"])),
-                  "VP9 rule": float(rule(qp, own[0], own[1])),
+                  f"{label} rule": float(rule(qp, own[0], own[1])),
                   "fallback": float(cfg["fallback_strength"]), "strength 1": 1.0}
             outs = [model.upscale(d) for d in dec]
             p_in = clip_psnr(dec, clip8)

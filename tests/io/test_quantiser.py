@@ -9,8 +9,9 @@ import pytest
 
 from revival.io.jpeg import (JPEG_CURVE_QP, K1_LUMA, jpeg_luma_table, jpeg_quantiser,
                              jpeg_table_scale)
-from revival.io.quantiser import (VP9_CURVE_QP, coded_quantiser, h264_qp_from_qscale,
-                                  h264_qp_from_vp9, read_quantiser)
+from revival.io.quantiser import (AV1_CURVE_QP, VP9_CURVE_QP, coded_quantiser,
+                                  h264_qp_from_av1, h264_qp_from_qscale, h264_qp_from_vp9,
+                                  read_quantiser)
 from revival.io.x264 import x264_options
 from revival.testing.clips import scene
 
@@ -109,6 +110,39 @@ def test_vp9_curve_rises_and_stays_on_the_h264_scale():
     qps = [h264_qp_from_vp9(i) for i in range(0, 256, 5)] + [h264_qp_from_vp9(255)]
     assert all(a <= b for a, b in zip(qps, qps[1:])) and np.all(np.diff(VP9_CURVE_QP) > 0)
     assert qps[0] >= 0 and qps[-1] <= 51
+
+
+def test_av1_reports_its_frame_headers_quantiser_index_through_the_curve(tmp_path):
+    from revival.io.av1 import FrameQuantisers
+
+    fine = write(tmp_path / "a.mkv", "libsvtav1", options={"crf": "15", "preset": "10"})
+    coarse = write(tmp_path / "b.mp4", "libsvtav1", options={"crf": "55", "preset": "10"})
+    with av.open(str(coarse)) as inp:
+        st = inp.streams.video[0]
+        reader = FrameQuantisers(st.codec_context.extradata)
+        index = [q for pkt in inp.demux(st) if pkt.size for q in reader.feed(bytes(pkt))]
+    assert len(index) == 8
+    found = read_quantiser(coarse)
+    assert found.family == "av1"
+    assert found.qp == pytest.approx(np.mean([h264_qp_from_av1(i) for i in index]))
+    assert found.qp > coded_quantiser(fine) + 6
+
+
+def test_av1_curve_rises_and_stays_on_the_h264_scale():
+    qps = [h264_qp_from_av1(i) for i in range(0, 256, 5)] + [h264_qp_from_av1(255)]
+    assert all(a <= b for a, b in zip(qps, qps[1:])) and np.all(np.diff(AV1_CURVE_QP) > 0)
+    assert qps[0] >= 0 and qps[-1] <= 51
+
+
+def test_a_damaged_av1_stream_is_unknown_not_an_error(tmp_path, caplog):
+    good = write(tmp_path / "a.ivf", "libsvtav1", options={"crf": "40", "preset": "10"})
+    data = bytearray(good.read_bytes())
+    data[32 + 12:32 + 40] = b"\xff" * 28  # the first frame's OBUs (after the IVF headers)
+    bad = tmp_path / "b.ivf"
+    bad.write_bytes(bytes(data))
+    found = read_quantiser(bad)
+    assert found.qp is None and found.family is None
+    assert "treated as unknown" in caplog.text
 
 
 def test_codecs_without_a_quantiser_and_unreadable_files_give_none(tmp_path):

@@ -207,6 +207,7 @@ def _probe(args: argparse.Namespace) -> int:
 
 _QUANTISER_SOURCE = {"hevc": ", from the slice headers",
                      "vp9": ", from VP9's quantiser index", "jpeg": ", from the JPEG tables",
+                     "av1": ", from the AV1 frame headers",
                      "mpeg": ", from MPEG's quantiser scale"}
 
 

@@ -26,7 +26,8 @@ class VideoSpec:
             scale (:mod:`revival.io.quantiser`), where the decoder reports one and a stage
             asked for it (``needs_coded_qp``); None otherwise.
         coded_family: how ``coded_qp`` was read: ``"h264"``, ``"hevc"``, ``"mpeg"``,
-            ``"vp9"`` or ``"jpeg"`` (:class:`revival.io.quantiser.CodedQuantiser`); None with it.
+            ``"vp9"``, ``"av1"`` or ``"jpeg"`` (:class:`revival.io.quantiser.CodedQuantiser`);
+            None with it.
     """
 
     width: int

@@ -10,8 +10,11 @@ step relative to the sample range would have): MPEG-style ``qscale`` (1-31) maps
 frame's quantiser index (0-255, with segment deltas); a measured curve puts it on the
 H.264 scale (``VP9_CURVE_*``: the x264 QP that loses as much RGB PSNR on the same clips,
 ``python benchmarks/deblock_strength_vp9.py``). HEVC exports nothing, but its slice
-headers carry the QP on H.264's own scale (:mod:`revival.io.hevc`). AV1 (FFmpeg's dav1d
-decoder exports nothing) and lossless streams report nothing usable: None.
+headers carry the QP on H.264's own scale (:mod:`revival.io.hevc`). AV1 exports nothing
+either (FFmpeg's dav1d decoder), but each frame header carries its quantiser index
+(``base_q_idx``, 0-255; :mod:`revival.io.av1`), put on the H.264 scale by a measured curve
+like VP9's (``AV1_CURVE_*``, ``python benchmarks/deblock_strength_vp9.py --codec av1``).
+Lossless streams report nothing usable: None.
 
 JPEG images and Motion-JPEG video carry their quantisation tables in the file; a measured
 curve puts them on the H.264 scale (:mod:`revival.io.jpeg`).
@@ -30,7 +33,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from . import hevc
+from . import av1, hevc
 from .jpeg import jpeg_quantiser
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,13 @@ _JPEG_CODECS = {"mjpeg"}
 VP9_CURVE_QINDEX = [12.0, 37.2, 62.7, 92.3, 123.7, 157.8, 182.7, 207.3, 239.2]
 VP9_CURVE_QP = [8.0, 12.0, 15.1, 18.9, 22.8, 27.1, 30.6, 34.1, 39.3]
 
+# measured the same way for SVT-AV1 (deblock_strength_vp9.py --codec av1): the median
+# base_q_idx of the displayed frames at CRF 10-63 and the median equal-PSNR x264 QP
+AV1_CURVE_QINDEX = [29.5, 60.5, 87.8, 114.9, 142.5, 167.2, 191.0, 213.6, 239.8]
+AV1_CURVE_QP = [10.0, 13.8, 17.1, 20.6, 23.7, 26.3, 29.2, 32.8, 39.1]
+_AV1_CODECS = {"av1", "libdav1d", "libaom-av1"}
+
+
 def h264_qp_from_qscale(qscale: float | np.ndarray) -> float | np.ndarray:
     """MPEG-style quantiser scales (1-31) as the H.264 QPs with the same step."""
     return 12.0 + 6.0 * np.log2(np.maximum(qscale, 1e-3) / 0.85)
@@ -52,7 +62,15 @@ def h264_qp_from_qscale(qscale: float | np.ndarray) -> float | np.ndarray:
 
 def h264_qp_from_vp9(index: float) -> float:
     """A VP9 quantiser index (0-255) as the H.264 QP that loses as much (module text)."""
-    xs, qps = VP9_CURVE_QINDEX, VP9_CURVE_QP
+    return _on_curve(index, VP9_CURVE_QINDEX, VP9_CURVE_QP)
+
+
+def h264_qp_from_av1(index: float) -> float:
+    """An AV1 ``base_q_idx`` (0-255) as the H.264 QP that loses as much (module text)."""
+    return _on_curve(index, AV1_CURVE_QINDEX, AV1_CURVE_QP)
+
+
+def _on_curve(index: float, xs: list[float], qps: list[float]) -> float:
     if index > xs[-1]:  # the last segment carried on, to H.264's end
         return min(51.0, qps[-1] + (index - xs[-1]) * (qps[-1] - qps[-2]) / (xs[-1] - xs[-2]))
     return float(np.interp(index, xs, qps))
@@ -100,8 +118,8 @@ class CodedQuantiser:
     Attributes:
         qp: mean quantiser on the H.264 QP scale, None where none was read.
         family: ``"h264"``, ``"hevc"`` (slice QPs), ``"mpeg"`` (MPEG-1/2/4 Part 2
-            qscale), ``"vp9"`` (its quantiser index) or ``"jpeg"`` (JPEG images and Motion
-            JPEG: their tables); None with ``qp``.
+            qscale), ``"vp9"`` or ``"av1"`` (their quantiser indices) or ``"jpeg"`` (JPEG
+            images and Motion JPEG: their tables); None with ``qp``.
     """
 
     qp: float | None = None
@@ -140,6 +158,9 @@ def read_quantiser(path: str | Path, *, stream_index: int | None = None,
                       else next(s for s in streams if s.index == stream_index))
             if stream.codec_context.name == "hevc":
                 return _found(_hevc_qps(container, stream, frames), "hevc")
+            if stream.codec_context.name in _AV1_CODECS:
+                return _found([h264_qp_from_av1(q) for q in av1_qindices(container, stream,
+                                                                          frames)], "av1")
             if stream.codec_context.name in _JPEG_CODECS:
                 # Motion JPEG: every packet is a JPEG image with its own tables
                 for packet in container.demux(stream):
@@ -193,6 +214,18 @@ def _hevc_qps(container, stream, frames: int) -> list[float]:
         if len(values) >= frames:
             break
     return values
+
+
+def av1_qindices(container, stream, frames: int) -> list[int]:
+    """``base_q_idx`` of the first ``frames`` displayed AV1 frames, read from packets."""
+    reader = av1.FrameQuantisers(bytes(stream.codec_context.extradata or b""))
+    values: list[int] = []
+    for packet in container.demux(stream):
+        if packet.size:
+            values.extend(reader.feed(bytes(packet)))
+            if len(values) >= frames:
+                break
+    return values[:frames]
 
 
 def _found(values: list[float], family: str | None) -> CodedQuantiser:

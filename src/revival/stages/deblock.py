@@ -12,12 +12,13 @@ frame contract is float).
 compressed: the mean quantiser its decoder reports (``VideoSpec.coded_qp``, H.264 scale,
 see :mod:`revival.io.quantiser`) through the rule in the model's manifest
 (``auto_strength``: ``clip((qp - qp_zero) / qp_span, 0, 1)``, fitted on clips the model
-never trained on by ``benchmarks/deblock_strength.py --calibrate``; HEVC, VP9 and JPEG
-sources have their own ``qp_zero`` and ``qp_span`` under ``families``, fitted by
-``--calibrate --codec libx265``, ``deblock_strength_vp9.py`` and ``deblock_strength_jpeg.py``). The model was trained
+never trained on by ``benchmarks/deblock_strength.py --calibrate``; HEVC, VP9, AV1 and
+JPEG sources have their own ``qp_zero`` and ``qp_span`` under ``families``, fitted by
+``--calibrate --codec libx265``, ``deblock_strength_vp9.py [--codec av1]`` and
+``deblock_strength_jpeg.py``). The model was trained
 mostly on heavy compression; at full strength it removes real detail from well-coded video
 (x264 CRF 18 clips of the strength benchmark lost 0.8-1.1 dB), at a fraction of it it
-still gains. Where the source reports no quantiser (AV1, PNG, raw frames) the rule's
+still gains. Where the source reports no quantiser (PNG, FFV1, raw frames) the rule's
 ``fallback_strength`` applies (the constant strength that did best in the same
 calibration); a model without a rule runs at strength 1. A message says which.
 
