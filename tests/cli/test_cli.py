@@ -154,6 +154,15 @@ def test_probe_analyze_prints_the_quantiser_only_where_the_codec_reports_one(
                      capsys.readouterr().out)
     assert main(["probe", str(hevc), "--analyze", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["analysis"]["coded_family"] == "hevc"
+    # an AV1 output: from its frame headers (the decoder reports nothing)
+    av1 = tmp_path / "av1.mkv"
+    assert main(["--quiet", "restore", str(clip), "-o", str(av1), "--preset", "copy",
+                 "--codec", "av1"]) == 0
+    assert main(["probe", str(av1), "--analyze"]) == 0
+    assert re.search(r"coded quantiser: QP \d+\.\d on the H.264 scale, from the AV1 frame "
+                     r"headers", capsys.readouterr().out)
+    assert main(["probe", str(av1), "--analyze", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["analysis"]["coded_family"] == "av1"
 
 
 def test_restore_report_and_flags_after_the_command(clip: Path, tmp_path: Path,

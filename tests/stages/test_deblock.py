@@ -267,8 +267,8 @@ def test_auto_strength_follows_the_coded_quantiser(coded, caplog):
         auto.configure(spec)
     assert 0 < rule["fallback_strength"] < 1
     assert auto.strength == rule["fallback_strength"] and "reports no quantiser" in caplog.text
-    # JPEG tables and VP9 indices: the family's own rule, and the message says so
-    assert {"jpeg", "vp9"} <= set(rule["families"])
+    # JPEG tables, VP9 and AV1 indices: the family's own rule, and the message says so
+    assert {"jpeg", "vp9", "av1", "hevc"} <= set(rule["families"])
     for family, own in rule["families"].items():
         auto.configure(spec.with_(coded_qp=own["qp_zero"] + 0.25 * own["qp_span"],
                                   coded_family=family))
