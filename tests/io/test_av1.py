@@ -1,55 +1,21 @@
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import av
-import av.logging
-import numpy as np
 import pytest
 
 from revival.io import av1
-from revival.testing.clips import scene
+from revival.testing.clips import coded_scene
+from revival.testing.headers import trace_headers
 
 
 def svtav1(path: Path, params: str = "", *, frames: int = 12, size: tuple[int, int] = (176, 144),
            pix_fmt: str = "yuv420p", fmt: str | None = None, crf: int = 40) -> Path:
     """A moving, brightening clip through SVT-AV1 (hidden alt-ref frames and all)."""
-    w, h = size
-    with av.open(str(path), "w", format=fmt) as out:
-        s = out.add_stream("libsvtav1", rate=25)
-        s.width, s.height, s.pix_fmt = w, h, pix_fmt
-        s.codec_context.options = {"crf": str(crf), "preset": "10",
-                                   **({"svtav1-params": params} if params else {})}
-        for i in range(frames):
-            rgb = np.clip(scene(i, h, w), 0, 1) * (0.4 + 0.6 * (i % 6) / 6)
-            frame = av.VideoFrame.from_ndarray((rgb * 255).astype(np.uint8), format="rgb24")
-            for pkt in s.encode(frame.reformat(format=pix_fmt)):
-                out.mux(pkt)
-        for pkt in s.encode(None):
-            out.mux(pkt)
-    return path
-
-
-def trace_headers(path: Path) -> list[tuple[str, int]]:
-    """(syntax element, value) as FFmpeg's own AV1 header parser (trace_headers) prints them."""
-    old = av.logging.get_level()
-    av.logging.set_level(av.logging.INFO)
-    try:
-        with av.logging.Capture() as logs, av.open(str(path)) as c:
-            st = c.streams.video[0]
-            bsf = av.BitStreamFilterContext("trace_headers", st)
-            for pkt in c.demux(st):
-                if pkt.size:
-                    bsf.filter(pkt)
-    finally:
-        av.logging.set_level(old)
-    out = []
-    for _, _, text in logs:
-        m = re.search(r"(\w+(?:\[\d+\])?)\s+[01]+ = (-?\d+)", text)
-        if m:
-            out.append((m[1], int(m[2])))
-    return out
+    options = {"crf": str(crf), "preset": "10", **({"svtav1-params": params} if params else {})}
+    return coded_scene(path, "libsvtav1", options, frames=frames, size=size, pix_fmt=pix_fmt,
+                       fmt=fmt)
 
 
 def ours(path: Path) -> tuple[list[int], list[int]]:

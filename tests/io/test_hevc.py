@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import av
-import av.logging
-import numpy as np
 import pytest
 
 from revival.io import hevc
 from revival.io.quantiser import read_quantiser
-from revival.testing.clips import scene
+from revival.testing.clips import coded_scene
+from revival.testing.headers import trace_headers
 
 QUIET = "log-level=none:pools=none"
 
@@ -18,19 +16,8 @@ QUIET = "log-level=none:pools=none"
 def x265(path: Path, params: str, *, frames: int = 12, size: tuple[int, int] = (128, 96),
          pix_fmt: str = "yuv420p", fmt: str | None = None) -> Path:
     """A clip through libx265; a brightness ramp gives weighted prediction work."""
-    w, h = size
-    with av.open(str(path), "w", format=fmt) as out:
-        s = out.add_stream("libx265", rate=25)
-        s.width, s.height, s.pix_fmt = w, h, pix_fmt
-        s.codec_context.options = {"x265-params": f"{QUIET}:{params}"}
-        for i in range(frames):
-            rgb = np.clip(scene(i, h, w), 0, 1) * (0.4 + 0.6 * (i % 6) / 6)
-            frame = av.VideoFrame.from_ndarray((rgb * 255).astype(np.uint8), format="rgb24")
-            for pkt in s.encode(frame.reformat(format=pix_fmt)):
-                out.mux(pkt)
-        for pkt in s.encode(None):
-            out.mux(pkt)
-    return path
+    return coded_scene(path, "libx265", {"x265-params": f"{QUIET}:{params}"}, frames=frames,
+                       size=size, pix_fmt=pix_fmt, fmt=fmt)
 
 
 @pytest.mark.parametrize("qp", [14, 30, 44])
@@ -50,29 +37,15 @@ def test_every_container_gives_the_same_slices(tmp_path, fmt, suffix):
 
 
 def trace_headers_qps(path: Path) -> list[int]:
-    """Each picture's first slice QP as FFmpeg's own header parser (trace_headers) prints it."""
-    old = av.logging.get_level()
-    av.logging.set_level(av.logging.INFO)
-    try:
-        with av.logging.Capture() as logs, av.open(str(path)) as c:
-            st = c.streams.video[0]
-            bsf = av.BitStreamFilterContext("trace_headers", st)
-            for pkt in c.demux(st):
-                if pkt.size:
-                    bsf.filter(pkt)
-    finally:
-        av.logging.set_level(old)
+    """Each picture's first slice QP as FFmpeg's own header parser (trace_headers) reads it."""
     qps, init, first = [], 0, 0
-    for _, _, text in logs:
-        m = re.search(r"(\w+)\s+[01]+ = (-?\d+)", text)
-        if not m:
-            continue
-        if m[1] == "init_qp_minus26":
-            init = int(m[2])
-        elif m[1] == "first_slice_segment_in_pic_flag":
-            first = int(m[2])
-        elif m[1] == "slice_qp_delta" and first:
-            qps.append(26 + init + int(m[2]))
+    for name, value in trace_headers(path):
+        if name == "init_qp_minus26":
+            init = value
+        elif name == "first_slice_segment_in_pic_flag":
+            first = value
+        elif name == "slice_qp_delta" and first:
+            qps.append(26 + init + value)
     return qps
 
 

@@ -214,3 +214,24 @@ def _encode_tone(out: av.container.OutputContainer, stream: av.audio.stream.Audi
             out.mux(packet)
     for packet in stream.encode():
         out.mux(packet)
+
+
+def coded_scene(path: str | Path, codec: str, options: dict[str, str], *, frames: int = 12,
+                size: tuple[int, int] = (128, 96), pix_fmt: str = "yuv420p",
+                fmt: str | None = None) -> Path:
+    """:func:`scene` frames through one encoder, brightening over each run of six (work
+    for weighted prediction and rate control), into ``path`` (container from its suffix
+    unless ``fmt``)."""
+    w, h = size
+    with av.open(str(path), "w", format=fmt) as out:
+        s = out.add_stream(codec, rate=25)
+        s.width, s.height, s.pix_fmt = w, h, pix_fmt
+        s.codec_context.options = options
+        for i in range(frames):
+            rgb = np.clip(scene(i, h, w), 0, 1) * (0.4 + 0.6 * (i % 6) / 6)
+            frame = av.VideoFrame.from_ndarray((rgb * 255).astype(np.uint8), format="rgb24")
+            for pkt in s.encode(frame.reformat(format=pix_fmt)):
+                out.mux(pkt)
+        for pkt in s.encode(None):
+            out.mux(pkt)
+    return Path(path)
