@@ -180,7 +180,8 @@ def main() -> int:
              f"deblock_strength.py), {encoder_note} at CRF {crfs[0]}-{crfs[-1]} "
              f"and x264 constant QP {X264_QPS[0]}-{X264_QPS[-1]} ({FLAT}); `deblock.x1` INT8 "
              f"on frames 0, 2 and 5, RGB PSNR gain, mean (worst frame) in the last row. "
-             f"{label}'s own rule: s = clip((QP - {own[0]:g}) / {own[1]:g}, 0, 1). A curve QP "
+             f"{label}'s own rule: s = clip((QP {'-' if own[0] >= 0 else '+'} {abs(own[0]):g}) / "
+             f"{own[1]:g}, 0, 1). A curve QP "
              f"at x264 QP {X264_QPS[0]} is pinned there (the lowest measured).")
     write_results(f"deblock_strength_{CODEC}", res, table, notes=notes)
     from revival.io import quantiser
