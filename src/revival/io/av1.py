@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 SEQUENCE_HEADER, FRAME_HEADER, FRAME, REDUNDANT_FRAME_HEADER = 1, 3, 6, 7
@@ -260,7 +260,7 @@ class FrameQuantisers:
                 if s.decoder_model_info_present and not s.equal_picture_interval:
                     r.f(s.frame_presentation_time_length)
                 if refs[idx].frame_type == KEY_FRAME:  # shown key frame: reloads every slot
-                    self.refs = [_Ref(**vars(refs[idx])) for _ in range(NUM_REF_FRAMES)]
+                    self.refs = [replace(refs[idx]) for _ in range(NUM_REF_FRAMES)]
                 return refs[idx].qindex
             frame_type, show_frame = r.f(2), r.f(1)
             if show_frame and s.decoder_model_info_present and not s.equal_picture_interval:

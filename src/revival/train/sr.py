@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import logging
 import math
@@ -562,7 +563,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                      args.seed + k, len(sampler.pairs.lr))
 
     start, history, best, commands = 0, [], -1.0, [command]
-    sized = not args.time_budget  # a --time-budget run learns its length after TIME_PROBE
+    sized = not args.time_budget  # a --time-budget run learns its length after --time-probe
     last = args.out / "last.pt"
     if last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
@@ -621,9 +622,9 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     net.train()
     t0, loss_sum, d_sum, n_sum = time.perf_counter(), 0.0, 0.0, 0
     t_start = t0
-    it = start - 1
-    while it + 1 < args.iters:
-        it += 1
+    for it in itertools.count(start):
+        if it >= args.iters:  # read each time: a --time-budget run sets it after its probe
+            break
         if args.refresh_every and it > start and it % args.refresh_every == 0:
             refresh(it)
         for g in opt.param_groups:
