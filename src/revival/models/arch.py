@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 try:
     import torch
@@ -34,6 +34,8 @@ except ImportError as exc:  # pragma: no cover - torch is the `train` extra
         "revival.models.arch needs PyTorch (training/export only); install the extra with "
         "`pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu` then "
         "`pip install -e .[train]`") from exc
+
+from .reparam import RepConv, fuse
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class ArchSpec:
             16-channel blocks of OpenVINO's INT8 convolutions, so a 3x3 tail of a narrow
             network costs about a body convolution (``fast.x2`` v1.0.0 at 720p: 12.9
             against 11.0 ms); 1x1 took 3.9 ms.
+        rep: train every 3x3 convolution through re-parameterised branches
+            (:class:`revival.models.reparam.RepConv`, name suffix ``_rep``); export fuses
+            them, so the inference network is the plain one (:attr:`plain_name`).
     """
 
     width: int
@@ -57,18 +62,25 @@ class ArchSpec:
     scale: int
     channels: int
     tail_kernel: int = 3
+    rep: bool = False
 
     @property
     def name(self) -> str:
-        suffix = "_t1" if self.tail_kernel == 1 else ""
+        suffix = ("_t1" if self.tail_kernel == 1 else "") + ("_rep" if self.rep else "")
         return f"anchor_c{self.width}_b{self.blocks}{suffix}"
 
+    @property
+    def plain_name(self) -> str:
+        """The inference network: the same layers with plain convolutions."""
+        return self.name.removesuffix("_rep")
 
-_NAME = re.compile(r"^anchor_c(\d+)_b(\d+)(_t1)?$")
+
+_NAME = re.compile(r"^anchor_c(\d+)_b(\d+)(_t1)?(_rep)?$")
 
 
 def parse_arch(name: str, *, scale: int, channels: int) -> ArchSpec:
-    """Parse ``"anchor_c<width>_b<blocks>"`` (optionally ``_t1``) into an :class:`ArchSpec`.
+    """Parse ``"anchor_c<width>_b<blocks>"`` (optionally ``_t1``, then ``_rep``) into an
+    :class:`ArchSpec`.
 
     Raises:
         ValueError: the name does not follow that pattern or a value is out of range.
@@ -76,7 +88,7 @@ def parse_arch(name: str, *, scale: int, channels: int) -> ArchSpec:
     m = _NAME.match(name)
     if not m:
         raise ValueError(f"unknown architecture {name!r}; expected 'anchor_c<width>_b<blocks>' "
-                         f"or 'anchor_c<width>_b<blocks>_t1', e.g. 'anchor_c48_b8'")
+                         f"with optional '_t1' and '_rep' suffixes, e.g. 'anchor_c48_b8'")
     width, blocks = int(m.group(1)), int(m.group(2))
     if not 4 <= width <= 256 or not 1 <= blocks <= 64:
         raise ValueError(f"{name}: width must be 4..256 and blocks 1..64")
@@ -85,7 +97,7 @@ def parse_arch(name: str, *, scale: int, channels: int) -> ArchSpec:
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (Y') or 3 (RGB), got {channels}")
     return ArchSpec(width=width, blocks=blocks, scale=scale, channels=channels,
-                    tail_kernel=1 if m.group(3) else 3)
+                    tail_kernel=1 if m.group(3) else 3, rep=bool(m.group(4)))
 
 
 class AnchorSR(nn.Module):
@@ -95,10 +107,14 @@ class AnchorSR(nn.Module):
         super().__init__()
         self.spec = spec
         c, w, s = spec.channels, spec.width, spec.scale
-        self.head = nn.Conv2d(c, w, 3, padding=1)
-        self.body = nn.ModuleList(nn.Conv2d(w, w, 3, padding=1) for _ in range(spec.blocks))
+
+        def conv3(cin: int, cout: int) -> nn.Module:
+            return RepConv(cin, cout) if spec.rep else nn.Conv2d(cin, cout, 3, padding=1)
+
+        self.head = conv3(c, w)
+        self.body = nn.ModuleList(conv3(w, w) for _ in range(spec.blocks))
         k = spec.tail_kernel
-        self.tail = nn.Conv2d(w, c * s * s, k, padding=k // 2)
+        self.tail = conv3(w, c * s * s) if k == 3 else nn.Conv2d(w, c * s * s, 1)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -267,7 +283,16 @@ def receptive_radius(net: nn.Module) -> int:
     if isinstance(net, RestoreNet):
         convs = sum(1 for m in net.modules() if isinstance(m, nn.Conv2d))
         return 2 * convs + 1
-    return sum(m.kernel_size[0] // 2 for m in net.modules() if isinstance(m, nn.Conv2d))
+    return (sum(m.kernel_size[0] // 2 for m in net.modules() if isinstance(m, nn.Conv2d))
+            + sum(1 for m in net.modules() if isinstance(m, RepConv)))
+
+
+def inference_net(net: nn.Module) -> nn.Module:
+    """The network to export: ``net`` itself, or for a ``_rep`` network the plain network
+    of the same layers with every :class:`RepConv`'s branches fused into one kernel."""
+    if isinstance(net, AnchorSR) and net.spec.rep:
+        return fuse(net, AnchorSR(replace(net.spec, rep=False)))
+    return net
 
 
 def count_params(net: nn.Module) -> int:

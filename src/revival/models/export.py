@@ -139,8 +139,8 @@ def _evaluate(onnx_path: Path, *, scale: int, channels: int, data_root: Path,
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from ..models.arch import (build_arch, count_params, input_frames, receptive_radius,
-                               size_multiple)
+    from ..models.arch import (build_arch, count_params, inference_net, input_frames,
+                               receptive_radius, size_multiple)
     from ..runtime.quantize import quantize_int8
     from ..train.sr import git_commit
 
@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.ckpt} is x{ck['scale']} but {args.id} is x{entry.scale}")
     net = build_arch(ck["arch"], scale=ck["scale"], channels=ck["channels"])
     net.load_state_dict(ck["model"])
+    trained_params = count_params(net)
+    fused = inference_net(net)  # a re-parameterised network is exported fused
+    arch = ck["arch"] if fused is net else fused.spec.name
+    net = fused
     channels, scale = ck["channels"], ck["scale"]
 
     multiple, frames = size_multiple(net), input_frames(net)
@@ -244,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         "id": args.id,
         "version": args.version,
         "description": entry.description,
-        "arch": ck["arch"],
+        "arch": arch,
         "params": count_params(net),
+        # trained as another parameterisation of the same function (see revival.models.reparam)
+        **({"training_arch": ck["arch"], "training_params": trained_params}
+           if arch != ck["arch"] else {}),
         "files": files,
         "licence": "Apache-2.0 (weights trained by Revival's own code)",
         "training_data": data,

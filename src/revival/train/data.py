@@ -98,25 +98,49 @@ def shrunk(rgb8: np.ndarray, shrink: tuple[float, ...]) -> list[np.ndarray]:
     return out
 
 
+def phase_offsets(scale: int, phases: int) -> list[tuple[int, int]]:
+    """HR crop offsets (dy, dx) that give ``phases`` different LR sampling grids.
+
+    ``phases`` = q * q with q dividing ``scale``: offsets i * scale / q, j * scale / q. The
+    downscaler samples the HR image on a grid fixed to its corner, so every offset turns
+    the same content into a different LR image; 1 is the plain pair.
+
+    Raises:
+        ValueError: ``phases`` is not such a square.
+    """
+    q = int(round(phases ** 0.5))
+    if phases < 1 or q * q != phases or scale % q:
+        raise ValueError(f"phases must be q*q with q dividing the scale {scale} "
+                         f"(1, 4, 9 or 16 as the scale allows), got {phases}")
+    step = scale // q
+    return [(i * step, j * step) for i in range(q) for j in range(q)]
+
+
 def build_pairs(folders: list[str | Path], *, scale: int, channels: int,
                 shrink: tuple[float, ...] = (1.0,), min_lr: int = 24,
-                skip: set[int] | None = None, only: set[int] | None = None) -> PairSet:
+                skip: set[int] | None = None, only: set[int] | None = None,
+                phases: int = 1) -> PairSet:
     """Load every image of ``folders`` and make bicubic pairs at each ``shrink`` factor.
 
     ``shrink`` < 1 first down-scales the HR image (bicubic, antialiased), a standard way
-    to get more varied training data from a small set. ``skip`` / ``only``: indices into
-    the sorted image list to leave out or to use alone (a held-out validation split).
+    to get more varied training data from a small set. ``phases`` > 1 makes that many
+    pairs of each image, their HR crops shifted by a fraction of the scale
+    (:func:`phase_offsets`). ``skip`` / ``only``: indices into the sorted image list to
+    leave out or to use alone (a held-out validation split).
     """
+    offsets = phase_offsets(scale, phases)
+    margin = max(max(o) for o in offsets)
     lrs, hrs = [], []
     for idx, path in enumerate(list_images(folders)):
         if (skip and idx in skip) or (only is not None and idx not in only):
             continue
         for img in shrunk(read_rgb(path), shrink):
-            if min(img.shape[:2]) < min_lr * scale:
+            if min(img.shape[:2]) - margin < min_lr * scale:
                 continue
-            lr, hr = make_pair(img, scale=scale, channels=channels)
-            lrs.append(lr)
-            hrs.append(hr)
+            for dy, dx in offsets:
+                lr, hr = make_pair(img[dy:, dx:], scale=scale, channels=channels)
+                lrs.append(lr)
+                hrs.append(hr)
     log.info("built %d training pairs from %s", len(lrs), [str(f) for f in folders])
     return PairSet(lr=lrs, hr=hrs, scale=scale)
 

@@ -359,6 +359,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data", nargs="+", required=True, help="image folders (training only)")
     p.add_argument("--shrink", type=float, nargs="+", default=[1.0, 0.8, 0.6],
                    help="HR scale-augmentation factors")
+    p.add_argument("--phases", type=int, default=1, metavar="K",
+                   help="with --degrade bicubic: K pairs of every image, its HR crop shifted "
+                        "by fractions of the scale so each LR image samples the content on "
+                        "another grid (1, 4 or 16 at x4; 1 or 4 at x2)")
     p.add_argument("--iters", type=int, required=True)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=48, help="LR (input) patch size in pixels")
@@ -398,6 +402,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--iters and --batch must be >= 1 and --patch >= 8")
     if (args.degrade in ("codec", "noise")) != (args.scale == 1):
         p.error("--degrade codec and noise go with --scale 1 (bicubic, chain and joint with 2..4)")
+    if args.phases != 1:
+        from .data import phase_offsets
+
+        if args.degrade != "bicubic":
+            p.error("--phases goes with --degrade bicubic")
+        try:
+            phase_offsets(args.scale, args.phases)
+        except ValueError as exc:
+            p.error(f"--phases: {exc}")
     if args.degrade == "distill" and args.scale != 4:
         p.error("--degrade distill goes with --scale 4 (the teacher is x4)")
     if not 0.0 <= args.compress_last <= 1.0 or (args.compress_last and args.degrade != "chain"):
@@ -539,7 +552,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                                     cache=args.out / "teacher_pairs.npz")
     else:
         pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
-                            shrink=tuple(args.shrink), min_lr=args.patch, skip=held_out)
+                            shrink=tuple(args.shrink), min_lr=args.patch, skip=held_out,
+                            phases=args.phases)
         if not args.no_val:
             val_pairs = build_pairs(args.data, scale=args.scale, channels=args.channels,
                                     min_lr=8, only=held_out)
@@ -610,7 +624,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                    "lr": args.lr, "min_lr": args.min_lr, "warmup": args.warmup,
                    "adversarial": args.adversarial, "phase_weight": args.phase_weight,
                    "d_lr": args.d_lr if args.adversarial > 0 else None,
-                   "shrink": args.shrink, "seed": args.seed, "bf16": bf16,
+                   "shrink": args.shrink, "phases": args.phases, "seed": args.seed, "bf16": bf16,
                    "refresh_every": args.refresh_every,
                    "data": [str(d) for d in args.data], "commit": git_commit(),
                    "init": None if args.init is None else str(args.init),
