@@ -411,3 +411,56 @@ def test_refresh_frees_the_previous_training_set_before_building_the_next(tmp_pa
                  "--out", str(tmp_path / "r")]) == 0
     # no earlier training set is alive when the next one is built
     assert len(alive_at_build) == 4 and alive_at_build == [0, 0, 0, 0]
+
+
+def test_phase_offsets_cover_the_scale_grid_and_reject_others():
+    from revival.train.data import phase_offsets
+
+    assert phase_offsets(4, 1) == [(0, 0)]
+    assert phase_offsets(4, 4) == [(0, 0), (0, 2), (2, 0), (2, 2)]
+    assert sorted(phase_offsets(4, 16)) == [(y, x) for y in range(4) for x in range(4)]
+    assert phase_offsets(2, 4) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    for scale, phases in ((4, 3), (2, 16), (3, 4), (4, 0)):
+        with pytest.raises(ValueError, match="phases"):
+            phase_offsets(scale, phases)
+
+
+def test_phases_make_pairs_of_shifted_crops(tmp_path):
+    data = write_images(tmp_path / "imgs", size=(61, 57))
+    one = build_pairs([data], scale=4, channels=1, min_lr=8)
+    four = build_pairs([data], scale=4, channels=1, min_lr=8, phases=4)
+    assert len(four.lr) == 4 * len(one.lr)
+    rgb = cv2.cvtColor(cv2.imread(str(sorted(data.iterdir())[0])), cv2.COLOR_BGR2RGB)
+    for k, (dy, dx) in enumerate([(0, 0), (0, 2), (2, 0), (2, 2)]):
+        lr, hr = make_pair(rgb[dy:, dx:], scale=4, channels=1)
+        np.testing.assert_array_equal(four.lr[k], lr)
+        np.testing.assert_array_equal(four.hr[k], hr)
+    np.testing.assert_array_equal(four.lr[0], one.lr[0])
+    # the same content sampled on another grid: a different LR image
+    assert np.abs(four.lr[3][:10, :10] - four.lr[0][:10, :10]).mean() > 1e-3
+
+
+def test_phases_option_is_checked(tmp_path, capsys):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train.sr import main
+
+    base = ["--arch", "anchor_c4_b1", "--scale", "2", "--data", str(tmp_path), "--iters", "1",
+            "--out", str(tmp_path / "run")]
+    with pytest.raises(SystemExit):
+        main(base + ["--phases", "16"])
+    assert "--phases" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--arch", "restore_c4_b1", "--scale", "1", "--channels", "3", "--degrade",
+              "codec", "--data", str(tmp_path), "--iters", "1", "--phases", "4",
+              "--out", str(tmp_path / "run")])
+    assert "--phases goes with --degrade bicubic" in capsys.readouterr().err
+
+
+def test_revival_commit_overrides_a_copied_tree_s_git_head(monkeypatch):
+    pytest.importorskip("torch", reason="PyTorch is the optional `train` extra")
+    from revival.train.sr import git_commit
+
+    monkeypatch.delenv("REVIVAL_COMMIT", raising=False)
+    head = git_commit()
+    monkeypatch.setenv("REVIVAL_COMMIT", "e40fca4")
+    assert git_commit() == "e40fca4" != head

@@ -110,14 +110,19 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def git_commit() -> str:
-    """The repository's HEAD, or ``$REVIVAL_COMMIT`` where the code runs from a copy
-    without its git history (a training machine that was sent the working tree)."""
+    """``$REVIVAL_COMMIT`` where it is set, else the repository's HEAD.
+
+    The variable is for a training machine that was sent a copy of the working tree: the
+    copy may lack the git history, or carry a stale one whose HEAD is not the code that
+    runs, so the caller's word wins."""
+    if os.environ.get("REVIVAL_COMMIT"):
+        return os.environ["REVIVAL_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                              text=True, check=True)
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("REVIVAL_COMMIT", "unknown")
+        return "unknown"
 
 
 def iters_for_budget(*, budget: float, elapsed: float, done: int, pace: float) -> int:
