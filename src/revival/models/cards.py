@@ -30,8 +30,11 @@ def render_card(m: dict[str, Any]) -> str:
              f"{c['tiling']['min_overlap']} (output then independent of tile size)",
              f"- temporal window: {c['temporal_window']}; precisions: {', '.join(c['precisions'])}"
              f"; ONNX opset {m['opset']}",
-             f"- architecture: `{m['arch']}`, {m.get('params')} parameters; adversarial "
-             f"training: {'yes' if m.get('adversarial') else 'no'}"
+             f"- architecture: `{m['arch']}`, {m.get('params')} parameters"
+             + (f" (trained as `{m['training_arch']}`, {m.get('training_params')} parameters, "
+                "whose branches export merges into these layers)" if m.get("training_arch")
+                else "")
+             + f"; adversarial training: {'yes' if m.get('adversarial') else 'no'}"
              + (f" ({m['adversarial_note']})" if m.get("adversarial_note") else ""), "",
              "## Files", "", "| precision | file | bytes | sha256 |", "|---|---|---|---|"]
     for prec, f in sorted(m["files"].items()):

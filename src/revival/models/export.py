@@ -231,9 +231,12 @@ def main(argv: list[str] | None = None) -> int:
                 "research use, see ../shared/train/SOURCES.md" % scale)
     else:
         data = ("T91 (Yang et al. 2010) and BSD200 train (BSDS300 train split), bicubic x%d "
-                "degradation (MATLAB-compatible imresize, 8-bit LR), scale augmentation %s; "
+                "degradation (MATLAB-compatible imresize, 8-bit LR), scale augmentation %s%s; "
                 "no test-set images. Dataset terms: research use, see "
-                "../shared/train/SOURCES.md" % (scale, recipe.get("shrink")))
+                "../shared/train/SOURCES.md" % (
+                    scale, recipe.get("shrink"),
+                    f", {recipe['phases']} sampling phases of every image (HR crops shifted by "
+                    "fractions of the scale)" if (recipe.get("phases") or 1) > 1 else ""))
     gan = float(recipe.get("adversarial") or 0.0)
     # a student of a GAN-trained teacher invents texture like its teacher, as does a model
     # trained with a GAN loss: the forensic preset must refuse either
