@@ -95,3 +95,14 @@ def test_model_card_states_contract_and_checksums(model_id):
         assert f"clip((QP - {auto['qp_zero']:g}) / {auto['qp_span']:g}, 0, 1)" in card
         for rule in (auto.get("families") or {}).values():
             assert f"clip((QP - {rule['qp_zero']:g}) / {rule['qp_span']:g}, 0, 1)" in card
+
+
+def test_a_card_names_the_network_a_model_was_trained_as():
+    from revival.models.cards import render_card
+
+    manifest = load_manifest("fidelity.x4")
+    assert manifest["training_arch"] == manifest["arch"] + "_rep"
+    card = render_card(manifest)
+    assert f"trained as `{manifest['training_arch']}`" in card
+    plain = {k: v for k, v in manifest.items() if k not in ("training_arch", "training_params")}
+    assert "trained as" not in render_card(plain)
